@@ -1,0 +1,111 @@
+#include "diag.h"
+#include "buf.h"
+#include "error.h"
+
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+
+static int diags_reserve(struct fg_diags *d, size_t extra)
+{
+	size_t alloc;
+	struct fg_diag *items;
+
+	if (d->count + extra <= d->alloc)
+		return 0;
+	alloc = d->alloc ? d->alloc * 2 : 8;
+	while (alloc < d->count + extra)
+		alloc *= 2;
+	items = realloc(d->items, alloc * sizeof(*items));
+	if (!items) {
+		d->failed = 1;
+		return FG_ENOMEM;
+	}
+	d->items = items;
+	d->alloc = alloc;
+	return 0;
+}
+
+static void diag_free_strings(struct fg_diag *item)
+{
+	free(item->path);
+	free(item->pointer);
+	free(item->keyword);
+	free(item->message);
+	free(item->hint);
+}
+
+int fg_diags_add(struct fg_diags *d, const char *path, int line, int column,
+		 const char *pointer, const char *keyword, const char *hint,
+		 const char *fmt, ...)
+{
+	struct fg_buf msg = FG_BUF_INIT;
+	struct fg_diag item = { 0 };
+	va_list ap;
+
+	va_start(ap, fmt);
+	fg_buf_vprintf(&msg, fmt, ap);
+	va_end(ap);
+	item.message = fg_buf_detach(&msg);
+	item.path = fg_strdup(path);
+	item.pointer = fg_strdup(pointer);
+	item.keyword = fg_strdup(keyword);
+	item.hint = fg_strdup(hint);
+	item.line = line;
+	item.column = column;
+	if (!item.message || (path && !item.path) || (pointer && !item.pointer) ||
+	    (keyword && !item.keyword) || (hint && !item.hint) ||
+	    diags_reserve(d, 1) < 0) {
+		diag_free_strings(&item);
+		d->failed = 1;
+		return FG_ENOMEM;
+	}
+	d->items[d->count++] = item;
+	return 0;
+}
+
+int fg_diags_take(struct fg_diags *dst, struct fg_diags *src)
+{
+	if (diags_reserve(dst, src->count) < 0)
+		return FG_ENOMEM;
+	if (src->count)
+		memcpy(dst->items + dst->count, src->items,
+		       src->count * sizeof(*src->items));
+	dst->count += src->count;
+	dst->failed |= src->failed;
+	free(src->items);
+	src->items = NULL;
+	src->count = src->alloc = 0;
+	src->failed = 0;
+	return 0;
+}
+
+char *fg_diag_format(const struct fg_diag *item)
+{
+	struct fg_buf b = FG_BUF_INIT;
+
+	if (item->path) {
+		fg_buf_puts(&b, item->path);
+		if (item->line > 0)
+			fg_buf_printf(&b, ":%d", item->line);
+		if (item->line > 0 && item->column > 0)
+			fg_buf_printf(&b, ":%d", item->column);
+		fg_buf_puts(&b, ": ");
+	}
+	fg_buf_puts(&b, item->message);
+	if (item->hint)
+		fg_buf_printf(&b, " (%s)", item->hint);
+	return fg_buf_detach(&b);
+}
+
+void fg_diags_release(struct fg_diags *d)
+{
+	size_t i;
+
+	for (i = 0; i < d->count; i++)
+		diag_free_strings(&d->items[i]);
+	free(d->items);
+	d->items = NULL;
+	d->count = d->alloc = 0;
+	d->failed = 0;
+}

@@ -1,0 +1,51 @@
+/*
+ * diag.h: a list of findings about user input (a push, a fleet file, a
+ * policy), each with where it is and what to do about it.
+ *
+ * Where fg_error carries the one reason a function failed, fg_diags collects
+ * every problem a check found, so a user sees them all at once.
+ *
+ * Ownership rule: the list owns copies of every string added; the caller owns
+ * the struct fg_diags itself and calls fg_diags_release once.
+ */
+#ifndef FG_DIAG_H
+#define FG_DIAG_H
+
+#include <stddef.h>
+
+struct fg_diag {
+	char *path;     /* file or ref the finding is about; may be NULL */
+	int line;       /* 1-based; 0 when unknown */
+	int column;     /* 1-based; 0 when unknown */
+	char *pointer;  /* JSON pointer into the document; may be NULL */
+	char *keyword;  /* schema keyword or rule name; may be NULL */
+	char *message;  /* one sentence; never NULL */
+	char *hint;     /* what to do; may be NULL */
+};
+
+struct fg_diags {
+	struct fg_diag *items;
+	size_t count;
+	size_t alloc;
+	int failed; /* sticky: an add ran out of memory; the list is incomplete */
+};
+
+#define FG_DIAGS_INIT { NULL, 0, 0, 0 }
+
+/* Appends a finding; strings are copied (NULL allowed except for message).
+ * Returns 0 or FG_ENOMEM, in which case failed is set: a caller that must
+ * fail closed treats a failed list as "there was a problem". */
+int fg_diags_add(struct fg_diags *d, const char *path, int line, int column,
+		 const char *pointer, const char *keyword, const char *hint,
+		 const char *fmt, ...) __attribute__((format(printf, 8, 9)));
+
+/* Moves every item of src to the end of dst; src is left empty. */
+int fg_diags_take(struct fg_diags *dst, struct fg_diags *src);
+
+/* Formats one finding as "path:line:column: message (hint)" into new memory
+ * the caller frees; NULL on allocation failure. */
+char *fg_diag_format(const struct fg_diag *item);
+
+void fg_diags_release(struct fg_diags *d);
+
+#endif
