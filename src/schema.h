@@ -1,0 +1,47 @@
+/*
+ * schema.h: JSON Schema draft 7 validation over jansson values.
+ *
+ * A struct fg_schema holds one root schema plus any other schema documents
+ * registered with it (so "$ref" can reach them by "$id" or URI). It never
+ * fetches anything over a network: a "$ref" to a document that was not
+ * registered is an error naming the URI.
+ *
+ * Ownership rule: fg_schema_new and fg_schema_add_resource take a new
+ * reference to the json_t they are given (the caller keeps its own); the
+ * struct fg_schema returned through `out` belongs to the caller and is freed
+ * with fg_schema_free. Diagnostics are appended to a caller-owned fg_diags.
+ */
+#ifndef FG_SCHEMA_H
+#define FG_SCHEMA_H
+
+#include <jansson.h>
+
+#include "diag.h"
+#include "error.h"
+#include "yaml_load.h"
+
+struct fg_schema;
+
+/* Compiles `root` (an object or a boolean schema). base_uri may be NULL.
+ * Returns 0, or FG_EINVALID when the schema itself is malformed (bad regex,
+ * wrong keyword type), naming the schema location, or FG_ENOMEM. */
+int fg_schema_new(struct fg_schema **out, json_t *root, const char *base_uri,
+		  struct fg_error *err);
+
+/* Registers another schema document under `uri` (and its own "$id"s). */
+int fg_schema_add_resource(struct fg_schema *schema, json_t *doc,
+			   const char *uri, struct fg_error *err);
+
+/* Validates `instance`. Appends one fg_diag per violation with the
+ * instance's JSON pointer, the schema keyword, a message, and, when `doc` is
+ * given, doc->path and the line and column of the offending value.
+ * Returns 0 when valid, 1 when invalid, or a negative FG_E* code (an
+ * unresolvable $ref, out of memory) with err set. */
+int fg_schema_validate(const struct fg_schema *schema, const json_t *instance,
+		       const struct fg_yaml_doc *doc, struct fg_diags *diags,
+		       struct fg_error *err);
+
+/* Frees the schema; accepts NULL. */
+void fg_schema_free(struct fg_schema *schema);
+
+#endif
