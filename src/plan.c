@@ -141,14 +141,13 @@ static struct fg_plan_device *add_device(struct builder *b)
 }
 
 static int fill_identity(struct fg_plan_device *dev, const struct fg_plan_fact *f,
-			 const struct fg_plan_want *w, const char *branch)
+			 const struct fg_plan_want *w)
 {
 	const char *name = w && is_set(w->name) ? w->name : f->name;
 
 	dev->in_repo = w != NULL;
 	if (dup_into(&dev->id, f->id) || dup_into(&dev->name, name) ||
 	    dup_into(&dev->device_type, f->device_type) ||
-	    dup_into(&dev->branch, branch) ||
 	    dup_into(&dev->current_os, f->os_version))
 		return FG_ENOMEM;
 	return 0;
@@ -371,7 +370,7 @@ static int plan_device(struct builder *b, const struct fg_plan_fact *f)
 	if (!dev)
 		return fg_error_oom(b->err);
 	dev->branch_source = src;
-	rc = fill_identity(dev, f, w, branch);
+	rc = fill_identity(dev, f, w);
 	if (!rc)
 		rc = plan_os(dev, f, desired_image(d, w, f->device_type));
 	if (rc)
@@ -687,7 +686,6 @@ static void device_release(struct fg_plan_device *dev)
 	free(dev->id);
 	free(dev->name);
 	free(dev->device_type);
-	free(dev->branch);
 	free(dev->current_os);
 	free(dev->desired_os);
 	free(dev->in_progress);

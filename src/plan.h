@@ -124,8 +124,7 @@ struct fg_plan_device {
 	char *id;
 	char *name;        /* device file name, else Mender's; may be NULL */
 	char *device_type; /* may be NULL */
-	char *branch;
-	enum fg_plan_branch_source branch_source;
+	enum fg_plan_branch_source branch_source; /* of fg_plan.branch */
 	int in_repo;       /* has a device file */
 	char *current_os;  /* may be NULL (unknown) */
 	char *desired_os;  /* NULL when no image */
@@ -157,7 +156,7 @@ struct fg_plan_totals {
 struct fg_plan {
 	char *branch;
 	char *commit;
-	struct fg_plan_device *devices; /* subscribers of branch, in facts order */
+	struct fg_plan_device *devices; /* the devices following branch, in facts order */
 	size_t ndevices;
 	struct fg_plan_deployment *deployments; /* sorted by artifact */
 	size_t ndeployments;
@@ -180,8 +179,8 @@ int fg_plan_build(struct fg_plan **out, const struct fg_plan_input *in,
 /* 1 when applying the plan would change nothing in Mender. */
 int fg_plan_is_empty(const struct fg_plan *plan);
 
-/* Upper bound, in bytes, of a string's JSON encoding including its quotes
- * (jansson's encoding; non-ASCII is not escaped). */
+/* Upper bound, in bytes, of a string's JSON encoding including its quotes,
+ * whatever jansson's encoding flags (escaped slash, \uXXXX for non-ASCII). */
 size_t fg_plan_json_string_size(const char *s);
 
 void fg_plan_free(struct fg_plan *plan);

@@ -1,4 +1,5 @@
 #include "report.h"
+#include "buf.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -150,13 +151,31 @@ static void action_cell(struct fg_buf *b, const struct fg_plan *p,
 static void fill_row(struct fg_buf *row, const struct fg_plan *p,
 		     const struct fg_plan_device *dev)
 {
+	memset(row, 0, NCOLS * sizeof(*row));
 	put_safe(&row[COL_DEVICE], dev->id);
 	put_safe(&row[COL_NAME], dev->name ? dev->name : "-");
-	put_safe(&row[COL_BRANCH], dev->branch);
+	put_safe(&row[COL_BRANCH], p->branch);
 	fg_buf_printf(&row[COL_BRANCH], " (%s)", branch_sources[dev->branch_source]);
 	os_cell(&row[COL_OS], dev);
 	config_cell(&row[COL_CONFIG], dev);
 	action_cell(&row[COL_ACTION], p, dev);
+}
+
+static int release_row(struct fg_buf *row)
+{
+	int failed = 0;
+	size_t c;
+
+	for (c = 0; c < NCOLS; c++) {
+		failed |= row[c].failed;
+		fg_buf_release(&row[c]);
+	}
+	return failed ? FG_ENOMEM : 0;
+}
+
+static int shown(unsigned flags, const struct fg_plan_device *dev)
+{
+	return (flags & FG_REPORT_ALL_DEVICES) || has_news(dev);
 }
 
 /* Display width in code points, so UTF-8 names keep the columns straight. */
@@ -183,95 +202,102 @@ static void put_row(struct fg_buf *out, const char *const *cells, const size_t *
 	fg_buf_putc(out, '\n');
 }
 
-struct table {
-	struct fg_buf *cells; /* nrows * NCOLS */
-	size_t nrows;
-	size_t width[NCOLS];
-};
-
-static int table_fill(struct table *t, const struct fg_plan *p, unsigned flags)
+static int flush(FILE *out, struct fg_buf *b)
 {
-	size_t i, c;
-
-	t->cells = calloc((p->ndevices ? p->ndevices : 1) * NCOLS, sizeof(*t->cells));
-	if (!t->cells)
+	if (b->failed)
 		return FG_ENOMEM;
-	for (c = 0; c < NCOLS; c++)
-		t->width[c] = strlen(headers[c]);
-	for (i = 0; i < p->ndevices; i++) {
-		struct fg_buf *row = &t->cells[t->nrows * NCOLS];
+	if (b->len && fwrite(b->ptr, 1, b->len, out) != b->len)
+		return FG_EIO;
+	fg_buf_truncate(b, 0);
+	return 0;
+}
 
-		if (!(flags & FG_REPORT_ALL_DEVICES) && !has_news(&p->devices[i]))
+/* First pass: column widths. Rows are built again to print them, so the
+ * table never holds more than one row. */
+static int measure(const struct fg_plan *p, unsigned flags, size_t *width,
+		   size_t *nrows)
+{
+	struct fg_buf row[NCOLS];
+	size_t i, c;
+	int rc = 0;
+
+	for (c = 0; c < NCOLS; c++)
+		width[c] = strlen(headers[c]);
+	for (i = 0; !rc && i < p->ndevices; i++) {
+		if (!shown(flags, &p->devices[i]))
 			continue;
 		fill_row(row, p, &p->devices[i]);
 		for (c = 0; c < NCOLS; c++) {
 			size_t w = width_of(fg_buf_cstr(&row[c]));
 
-			if (row[c].failed)
-				return FG_ENOMEM;
-			t->width[c] = w > t->width[c] ? w : t->width[c];
+			width[c] = w > width[c] ? w : width[c];
 		}
-		t->nrows++;
+		rc = release_row(row);
+		(*nrows)++;
 	}
-	return 0;
-}
-
-static void table_release(struct table *t, size_t ndevices)
-{
-	size_t i;
-
-	for (i = 0; t->cells && i < ndevices * NCOLS; i++)
-		fg_buf_release(&t->cells[i]);
-	free(t->cells);
-}
-
-static int put_table(struct fg_buf *out, const struct fg_plan *p, unsigned flags)
-{
-	struct table t = { NULL, 0, { 0 } };
-	const char *cells[NCOLS];
-	size_t r, c;
-	int rc = table_fill(&t, p, flags);
-
-	if (!rc && t.nrows) {
-		put_row(out, headers, t.width);
-		for (r = 0; r < t.nrows; r++) {
-			for (c = 0; c < NCOLS; c++)
-				cells[c] = fg_buf_cstr(&t.cells[r * NCOLS + c]);
-			put_row(out, cells, t.width);
-		}
-	}
-	table_release(&t, p->ndevices);
 	return rc;
 }
 
-static void put_deployments(struct fg_buf *out, const struct fg_plan *p)
+static int put_table(FILE *out, struct fg_buf *line, const struct fg_plan *p,
+		     unsigned flags)
 {
-	size_t i;
+	struct fg_buf row[NCOLS];
+	const char *cells[NCOLS];
+	size_t width[NCOLS], nrows = 0, i, c;
+	int rc = measure(p, flags, width, &nrows);
 
-	for (i = 0; i < p->ndeployments; i++) {
-		fg_buf_puts(out, i ? "" : "\ndeployments:\n");
-		fg_buf_puts(out, "  '");
-		put_safe(out, p->deployments[i].name);
-		fg_buf_puts(out, "': ");
-		put_safe(out, p->deployments[i].artifact);
-		fg_buf_printf(out, " to %zu device%s\n", p->deployments[i].count,
-			      p->deployments[i].count == 1 ? "" : "s");
+	if (rc || !nrows)
+		return rc;
+	put_row(line, headers, width);
+	rc = flush(out, line);
+	for (i = 0; !rc && i < p->ndevices; i++) {
+		if (!shown(flags, &p->devices[i]))
+			continue;
+		fill_row(row, p, &p->devices[i]);
+		for (c = 0; c < NCOLS; c++)
+			cells[c] = fg_buf_cstr(&row[c]);
+		put_row(line, cells, width);
+		rc = release_row(row);
+		rc = rc ? rc : flush(out, line);
 	}
+	return rc;
 }
 
-static void put_warnings(struct fg_buf *out, const struct fg_plan *p)
+static int put_deployments(FILE *out, struct fg_buf *line, const struct fg_plan *p)
 {
 	size_t i;
+	int rc = 0;
 
-	for (i = 0; i < p->warnings.count; i++) {
-		char *line = fg_diag_format(&p->warnings.items[i]);
-
-		fg_buf_puts(out, i ? "" : "\nwarnings:\n");
-		fg_buf_puts(out, "  ");
-		put_safe(out, line ? line : "(out of memory)");
-		fg_buf_putc(out, '\n');
-		free(line);
+	for (i = 0; !rc && i < p->ndeployments; i++) {
+		fg_buf_puts(line, i ? "" : "\ndeployments:\n");
+		fg_buf_puts(line, "  '");
+		put_safe(line, p->deployments[i].name);
+		fg_buf_puts(line, "': ");
+		put_safe(line, p->deployments[i].artifact);
+		fg_buf_printf(line, " to %zu device%s\n", p->deployments[i].count,
+			      p->deployments[i].count == 1 ? "" : "s");
+		rc = flush(out, line);
 	}
+	return rc;
+}
+
+static int put_warnings(FILE *out, struct fg_buf *line, const struct fg_plan *p)
+{
+	size_t i;
+	int rc = 0;
+
+	for (i = 0; !rc && i < p->warnings.count; i++) {
+		char *text = fg_diag_format(&p->warnings.items[i]);
+
+		if (!text)
+			return FG_ENOMEM;
+		fg_buf_puts(line, i ? "  " : "\nwarnings:\n  ");
+		put_safe(line, text);
+		fg_buf_putc(line, '\n');
+		free(text);
+		rc = flush(out, line);
+	}
+	return rc;
 }
 
 static void put_totals(struct fg_buf *out, const struct fg_plan *p)
@@ -294,23 +320,46 @@ static void put_totals(struct fg_buf *out, const struct fg_plan *p)
 		fg_buf_puts(out, "nothing to do\n");
 }
 
-int fg_report_text(struct fg_buf *out, const struct fg_plan *p,
-		   unsigned flags, struct fg_error *err)
+static int report_error(struct fg_error *err, FILE *out, int rc)
 {
-	fg_buf_puts(out, "plan for '");
-	put_safe(out, p->branch);
-	fg_buf_puts(out, "' at ");
-	put_safe(out, p->commit);
-	fg_buf_puts(out, "\n\n");
-	if (put_table(out, p, flags))
+	if (!rc && fflush(out))
+		rc = FG_EIO;
+	if (rc == FG_ENOMEM)
 		return fg_error_oom(err);
-	put_deployments(out, p);
-	put_warnings(out, p);
-	put_totals(out, p);
-	return out->failed ? fg_error_oom(err) : 0;
+	if (rc == FG_EIO)
+		return fg_error_set(err, rc, "cannot write the plan report");
+	if (rc)
+		return fg_error_set(err, rc, "cannot encode the plan report as JSON: "
+				    "invalid UTF-8 or out of memory");
+	return 0;
 }
 
-/* ---- JSON ---- */
+int fg_report_text(FILE *out, const struct fg_plan *p, unsigned flags,
+		   struct fg_error *err)
+{
+	struct fg_buf line = FG_BUF_INIT;
+	int rc;
+
+	fg_buf_puts(&line, "plan for '");
+	put_safe(&line, p->branch);
+	fg_buf_puts(&line, "' at ");
+	put_safe(&line, p->commit);
+	fg_buf_puts(&line, "\n\n");
+	rc = flush(out, &line);
+	rc = rc ? rc : put_table(out, &line, p, flags);
+	rc = rc ? rc : put_deployments(out, &line, p);
+	rc = rc ? rc : put_warnings(out, &line, p);
+	if (!rc) {
+		put_totals(&line, p);
+		rc = flush(out, &line);
+	}
+	fg_buf_release(&line);
+	return report_error(err, out, rc);
+}
+
+/* ---- JSON, written item by item ---- */
+
+#define JSON_FLAGS (JSON_COMPACT | JSON_ENCODE_ANY)
 
 static json_t *keys_json(const struct fg_plan_keys *k)
 {
@@ -342,16 +391,17 @@ static json_t *reason_json(const struct fg_plan *p, const struct fg_plan_device 
 	return s;
 }
 
-static json_t *device_json(const struct fg_plan *p, const struct fg_plan_device *dev)
+static json_t *device_item(const struct fg_plan *p, size_t i)
 {
+	const struct fg_plan_device *dev = &p->devices[i];
 	const char *dep = dev->deployment == FG_PLAN_NONE ? NULL :
 			  p->deployments[dev->deployment].name;
 
-	return json_pack("{s:s, s:s?, s:s?, s:s, s:s, s:b, s:b,"
+	return json_pack("{s:s, s:s?, s:s?, s:s, s:b, s:b,"
 			 " s:{s:s?, s:s?, s:s, s:o, s:s?, s:s?},"
 			 " s:{s:s, s:o, s:o, s:o, s:o}}",
 			 "id", dev->id, "name", dev->name,
-			 "device_type", dev->device_type, "branch", dev->branch,
+			 "device_type", dev->device_type,
 			 "branch_source", branch_sources[dev->branch_source],
 			 "in_repository", dev->in_repo, "abort", dev->abort,
 			 "os", "current", dev->current_os, "desired", dev->desired_os,
@@ -364,13 +414,14 @@ static json_t *device_json(const struct fg_plan *p, const struct fg_plan_device 
 			 "removed", keys_json(&dev->removed));
 }
 
-static json_t *deployment_json(const struct fg_plan_deployment *d)
+static json_t *deployment_item(const struct fg_plan *p, size_t i)
 {
+	const struct fg_plan_deployment *d = &p->deployments[i];
 	json_t *ids = json_array();
-	size_t i;
+	size_t j;
 
-	for (i = 0; ids && i < d->count; i++) {
-		if (json_array_append_new(ids, json_string(d->ids[i]))) {
+	for (j = 0; ids && j < d->count; j++) {
+		if (json_array_append_new(ids, json_string(d->ids[j]))) {
 			json_decref(ids);
 			return NULL;
 		}
@@ -380,35 +431,21 @@ static json_t *deployment_json(const struct fg_plan_deployment *d)
 			 "body_bytes", (json_int_t)d->body_bytes);
 }
 
-static json_t *ids_json(const struct fg_plan *p, const size_t *idx, size_t n)
+static json_t *abort_item(const struct fg_plan *p, size_t i)
 {
-	json_t *a = json_array();
-	size_t i;
-
-	for (i = 0; a && i < n; i++) {
-		if (json_array_append_new(a, json_string(p->devices[idx[i]].id))) {
-			json_decref(a);
-			return NULL;
-		}
-	}
-	return a;
+	return json_string(p->devices[p->aborts[i]].id);
 }
 
-static json_t *warnings_json(const struct fg_plan *p)
+static json_t *config_item(const struct fg_plan *p, size_t i)
 {
-	json_t *a = json_array();
-	size_t i;
+	return json_string(p->devices[p->configs[i]].id);
+}
 
-	for (i = 0; a && i < p->warnings.count; i++) {
-		const struct fg_diag *w = &p->warnings.items[i];
+static json_t *warning_item(const struct fg_plan *p, size_t i)
+{
+	const struct fg_diag *w = &p->warnings.items[i];
 
-		if (json_array_append_new(a, json_pack("{s:s?, s:s}", "path", w->path,
-						       "message", w->message))) {
-			json_decref(a);
-			return NULL;
-		}
-	}
-	return a;
+	return json_pack("{s:s?, s:s}", "path", w->path, "message", w->message);
 }
 
 static json_t *totals_json(const struct fg_plan *p)
@@ -431,39 +468,47 @@ static json_t *totals_json(const struct fg_plan *p)
 			 "configuration_not_fetched", (json_int_t)t->config_not_fetched);
 }
 
-static int append_all(json_t *devices, json_t *deployments, const struct fg_plan *p)
+/* Writes prefix then v, and releases v; NULL is jansson's failure. */
+static int put_value(FILE *out, const char *prefix, json_t *v)
 {
-	size_t i;
+	int rc = 0;
 
-	for (i = 0; i < p->ndevices; i++)
-		if (json_array_append_new(devices, device_json(p, &p->devices[i])))
-			return -1;
-	for (i = 0; i < p->ndeployments; i++)
-		if (json_array_append_new(deployments, deployment_json(&p->deployments[i])))
-			return -1;
-	return 0;
+	if (!v)
+		return FG_EINVALID;
+	if (fputs(prefix, out) < 0 || json_dumpf(v, out, JSON_FLAGS))
+		rc = FG_EIO;
+	json_decref(v);
+	return rc;
 }
 
-int fg_report_json(json_t **out, const struct fg_plan *p, struct fg_error *err)
+static int put_array(FILE *out, const char *key, const struct fg_plan *p, size_t n,
+		     json_t *(*item)(const struct fg_plan *, size_t))
 {
-	json_t *devices = json_array(), *deployments = json_array();
+	size_t i;
+	int rc = 0;
 
-	*out = NULL;
-	if (!devices || !deployments || append_all(devices, deployments, p)) {
-		json_decref(devices);
-		json_decref(deployments);
-		return fg_error_set(err, FG_ENOMEM,
-				    "cannot build the JSON report: out of memory or invalid UTF-8");
-	}
-	*out = json_pack("{s:s, s:s, s:b, s:o, s:o, s:o, s:o, s:o, s:o}",
-			 "branch", p->branch, "commit", p->commit,
-			 "empty", fg_plan_is_empty(p), "devices", devices,
-			 "deployments", deployments,
-			 "aborts", ids_json(p, p->aborts, p->naborts),
-			 "configurations", ids_json(p, p->configs, p->nconfigs),
-			 "warnings", warnings_json(p), "totals", totals_json(p));
-	if (!*out)
-		return fg_error_set(err, FG_ENOMEM,
-				    "cannot build the JSON report: out of memory or invalid UTF-8");
-	return 0;
+	if (fprintf(out, ",\"%s\":[", key) < 0)
+		return FG_EIO;
+	for (i = 0; !rc && i < n; i++)
+		rc = put_value(out, i ? ",\n" : "\n", item(p, i));
+	if (!rc && fputs("]", out) < 0)
+		rc = FG_EIO;
+	return rc;
+}
+
+int fg_report_json(FILE *out, const struct fg_plan *p, struct fg_error *err)
+{
+	int rc = put_value(out, "{\"branch\":", json_string(p->branch));
+
+	rc = rc ? rc : put_value(out, ",\"commit\":", json_string(p->commit));
+	rc = rc ? rc : put_value(out, ",\"empty\":", json_boolean(fg_plan_is_empty(p)));
+	rc = rc ? rc : put_value(out, ",\"totals\":", totals_json(p));
+	rc = rc ? rc : put_array(out, "warnings", p, p->warnings.count, warning_item);
+	rc = rc ? rc : put_array(out, "aborts", p, p->naborts, abort_item);
+	rc = rc ? rc : put_array(out, "configurations", p, p->nconfigs, config_item);
+	rc = rc ? rc : put_array(out, "deployments", p, p->ndeployments, deployment_item);
+	rc = rc ? rc : put_array(out, "devices", p, p->ndevices, device_item);
+	if (!rc && fputs("}\n", out) < 0)
+		rc = FG_EIO;
+	return report_error(err, out, rc);
 }

@@ -8,15 +8,18 @@
  * shown with control characters replaced, so a device name cannot rewrite
  * the operator's terminal.
  *
- * Ownership rule: the plan is borrowed; text is appended to the caller's
- * fg_buf, and the JSON report is a new reference the caller json_decref()s.
+ * Both write to a stream as they go, row by row and device by device, so a
+ * 100,000-device report costs memory for one row, not for the whole text or
+ * a whole jansson tree.
+ *
+ * Ownership rule: the plan and the stream are borrowed; nothing is returned
+ * that the caller must free.
  */
 #ifndef FG_REPORT_H
 #define FG_REPORT_H
 
-#include <jansson.h>
+#include <stdio.h>
 
-#include "buf.h"
 #include "error.h"
 #include "plan.h"
 
@@ -24,15 +27,16 @@
  * reason they were skipped. */
 #define FG_REPORT_ALL_DEVICES 1u
 
-/* Appends the table and summary to out. Errors: FG_ENOMEM (out keeps what
- * was written before). */
-int fg_report_text(struct fg_buf *out, const struct fg_plan *plan,
-		   unsigned flags, struct fg_error *err);
-
-/* Sets *out to a new JSON object describing every subscriber. Errors:
- * FG_ENOMEM, or FG_EINVALID when a string is not valid UTF-8; *out is NULL
- * on failure. */
-int fg_report_json(json_t **out, const struct fg_plan *plan,
+/* Writes the table and summary to out. Errors: FG_ENOMEM, FG_EIO when
+ * writing fails (out then holds part of the report). */
+int fg_report_text(FILE *out, const struct fg_plan *plan, unsigned flags,
 		   struct fg_error *err);
+
+/* Writes one JSON object describing every device following the branch:
+ * {"branch", "commit", "empty", "totals", "warnings", "aborts",
+ * "configurations", "deployments", "devices"}, one device per line.
+ * Errors: FG_EINVALID when jansson cannot encode a value (a string that is
+ * not UTF-8, or out of memory), FG_EIO. */
+int fg_report_json(FILE *out, const struct fg_plan *plan, struct fg_error *err);
 
 #endif

@@ -101,6 +101,35 @@ static void assert_opt_string(const char *got, const char *want)
 		assert_string_equal(got ? got : "(null)", want);
 }
 
+static char *capture(const struct fg_plan *plan, int json, unsigned flags)
+{
+	struct fg_error err = FG_ERROR_INIT;
+	char *text = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&text, &len);
+	int rc;
+
+	assert_non_null(f);
+	rc = json ? fg_report_json(f, plan, &err) : fg_report_text(f, plan, flags, &err);
+	if (rc)
+		fail_msg("report: %s", err.message);
+	assert_int_equal(fclose(f), 0);
+	assert_non_null(text);
+	return text;
+}
+
+static json_t *capture_json(const struct fg_plan *plan)
+{
+	char *text = capture(plan, 1, 0);
+	json_error_t jerr;
+	json_t *v = json_loads(text, 0, &jerr);
+
+	if (!v)
+		fail_msg("report is not JSON: %s", jerr.text);
+	free(text);
+	return v;
+}
+
 /* ---- subscribers and OS: one device per row ---- */
 
 struct os_case {
@@ -188,7 +217,6 @@ static void run_os_case(const struct os_case *c)
 	if (c->subscribed) {
 		dev = &plan->devices[0];
 		assert_int_equal(dev->branch_source, c->source);
-		assert_string_equal(dev->branch, BRANCH);
 		assert_int_equal(dev->os, c->os);
 		assert_opt_string(dev->desired_os, c->desired);
 		assert_int_equal(dev->abort, c->abort);
@@ -683,6 +711,8 @@ static void test_idempotent_after_success(void **state)
 	struct idem s;
 	struct fixture fx;
 	struct fg_plan *first, *second;
+	json_t *report;
+	char *text;
 	size_t i;
 
 	idem_init(&s);
@@ -702,6 +732,15 @@ static void test_idempotent_after_success(void **state)
 		assert_int_equal(second->devices[i].config, FG_PLAN_CONFIG_IN_SYNC);
 	}
 	assert_int_equal(second->totals.os_no_image, 1);
+	text = capture(second, 0, 0);
+	assert_non_null(strstr(text, "\nnothing to do\n"));
+	assert_null(strstr(text, "OS scheduled in '"));
+	assert_non_null(strstr(text, "OS: 0 scheduled in 0 deployments"));
+	assert_non_null(strstr(text, "OS skipped: no image for device type pi9"));
+	free(text);
+	report = capture_json(second);
+	assert_true(json_is_true(json_object_get(report, "empty")));
+	json_decref(report);
 	fg_plan_free(second);
 	fg_plan_free(first);
 	fixture_release(&fx);
@@ -754,29 +793,24 @@ static struct fg_plan *secret_plan(struct fixture *fx, json_t **want, json_t **c
 
 static void test_secrets_never_reported(void **state)
 {
-	struct fg_error err = FG_ERROR_INIT;
-	struct fg_buf text = FG_BUF_INIT;
 	struct fg_plan_want file;
 	struct fg_plan_fact facts[3];
-	json_t *want, *configured, *report = NULL;
+	json_t *want, *configured;
 	struct fixture fx;
 	struct fg_plan *plan = secret_plan(&fx, &want, &configured, &file, facts);
-	char *dumped;
+	char *text, *json;
 
 	/* the executor still gets the value for its PUT */
 	assert_string_equal(json_string_value(json_object_get(
 		plan->devices[0].configuration, "gharunner_access_token")), SECRET_NEW);
-	assert_int_equal(fg_report_text(&text, plan, FG_REPORT_ALL_DEVICES, &err), 0);
-	assert_int_equal(fg_report_json(&report, plan, &err), 0);
-	dumped = json_dumps(report, JSON_INDENT(2));
-	assert_non_null(dumped);
-	assert_null(strstr(fg_buf_cstr(&text), "s3cr3t"));
-	assert_null(strstr(dumped, "s3cr3t"));
-	assert_non_null(strstr(fg_buf_cstr(&text), "~gharunner_access_token"));
-	assert_non_null(strstr(dumped, "\"gharunner_access_token\""));
-	free(dumped);
-	json_decref(report);
-	fg_buf_release(&text);
+	text = capture(plan, 0, FG_REPORT_ALL_DEVICES);
+	json = capture(plan, 1, 0);
+	assert_null(strstr(text, "s3cr3t"));
+	assert_null(strstr(json, "s3cr3t"));
+	assert_non_null(strstr(text, "~gharunner_access_token"));
+	assert_non_null(strstr(json, "\"gharunner_access_token\""));
+	free(text);
+	free(json);
 	fg_plan_free(plan);
 	fixture_release(&fx);
 	json_decref(want);
@@ -785,18 +819,13 @@ static void test_secrets_never_reported(void **state)
 
 static void test_text_report(void **state)
 {
-	struct fg_error err = FG_ERROR_INIT;
-	struct fg_buf brief = FG_BUF_INIT, all = FG_BUF_INIT;
 	struct fg_plan_want file;
 	struct fg_plan_fact facts[3];
 	json_t *want, *configured;
 	struct fixture fx;
 	struct fg_plan *plan = secret_plan(&fx, &want, &configured, &file, facts);
-	const char *t;
+	char *t = capture(plan, 0, 0), *all = capture(plan, 0, FG_REPORT_ALL_DEVICES);
 
-	assert_int_equal(fg_report_text(&brief, plan, 0, &err), 0);
-	assert_int_equal(fg_report_text(&all, plan, FG_REPORT_ALL_DEVICES, &err), 0);
-	t = fg_buf_cstr(&brief);
 	assert_non_null(strstr(t, "plan for 'canary' at 3f2a1c0\n"));
 	assert_non_null(strstr(t, "DEVICE"));
 	assert_non_null(strstr(t, "kiosk?[2Jcampus"));
@@ -812,9 +841,34 @@ static void test_text_report(void **state)
 	assert_non_null(strstr(t, "OS: 1 scheduled in 1 deployment, 1 in sync, 0 already in progress, 1 without image"));
 	/* dev-3 is in sync: only the full listing shows it */
 	assert_null(strstr(t, "dev-3"));
-	assert_non_null(strstr(fg_buf_cstr(&all), "dev-3"));
-	fg_buf_release(&brief);
-	fg_buf_release(&all);
+	assert_non_null(strstr(all, "dev-3"));
+	free(t);
+	free(all);
+	fg_plan_free(plan);
+	fixture_release(&fx);
+	json_decref(want);
+	json_decref(configured);
+}
+
+/* Columns line up: every row puts ACTION at the header's offset. */
+static void test_text_columns_align(void **state)
+{
+	struct fg_plan_want file;
+	struct fg_plan_fact facts[3];
+	json_t *want, *configured;
+	struct fixture fx;
+	struct fg_plan *plan = secret_plan(&fx, &want, &configured, &file, facts);
+	char *t = capture(plan, 0, FG_REPORT_ALL_DEVICES);
+	const char *line = strstr(t, "DEVICE"), *hit;
+	size_t col = (size_t)(strstr(line, "ACTION") - line), rows = 0;
+
+	for (line = strchr(line, '\n') + 1; *line != '\n'; line = strchr(line, '\n') + 1) {
+		hit = line + col;
+		assert_true(hit[-1] == ' ' && hit[-2] == ' ' && hit[0] != ' ');
+		rows++;
+	}
+	assert_int_equal(rows, 3);
+	free(t);
 	fg_plan_free(plan);
 	fixture_release(&fx);
 	json_decref(want);
@@ -823,19 +877,20 @@ static void test_text_report(void **state)
 
 static void test_json_report(void **state)
 {
-	struct fg_error err = FG_ERROR_INIT;
 	struct fg_plan_want file;
 	struct fg_plan_fact facts[3];
-	json_t *want, *configured, *r = NULL, *dev;
+	json_t *want, *configured, *r, *dev;
 	struct fixture fx;
 	struct fg_plan *plan = secret_plan(&fx, &want, &configured, &file, facts);
 
-	assert_int_equal(fg_report_json(&r, plan, &err), 0);
+	r = capture_json(plan);
 	assert_string_equal(json_string_value(json_object_get(r, "branch")), "canary");
+	assert_string_equal(json_string_value(json_object_get(r, "commit")), COMMIT);
 	assert_true(json_is_false(json_object_get(r, "empty")));
 	assert_int_equal(json_array_size(json_object_get(r, "devices")), 3);
 	dev = json_array_get(json_object_get(r, "devices"), 0);
 	assert_string_equal(json_string_value(json_object_get(dev, "branch_source")), "file");
+	assert_string_equal(json_string_value(json_object_get(dev, "name")), "kiosk\x1b[2Jcampus");
 	assert_string_equal(json_string_value(json_object_get(
 		json_object_get(dev, "os"), "action")), "deploy");
 	assert_string_equal(json_string_value(json_object_get(
@@ -852,9 +907,35 @@ static void test_json_report(void **state)
 		json_object_get(r, "totals"), "configuration_not_fetched")), 1);
 	assert_string_equal(json_string_value(json_array_get(
 		json_object_get(r, "configurations"), 0)), "dev-1");
+	assert_int_equal(json_array_size(json_object_get(r, "aborts")), 0);
+	assert_int_equal(json_array_size(json_object_get(r, "warnings")), 0);
 	assert_int_equal(json_array_size(json_object_get(json_array_get(
 		json_object_get(r, "deployments"), 0), "devices")), 1);
 	json_decref(r);
+	fg_plan_free(plan);
+	fixture_release(&fx);
+	json_decref(want);
+	json_decref(configured);
+}
+
+static void test_report_write_error(void **state)
+{
+	struct fg_error err = FG_ERROR_INIT;
+	struct fg_plan_want file;
+	struct fg_plan_fact facts[3];
+	json_t *want, *configured;
+	struct fixture fx;
+	struct fg_plan *plan;
+	FILE *full = fopen("/dev/full", "w");
+
+	if (!full)
+		skip();
+	plan = secret_plan(&fx, &want, &configured, &file, facts);
+	assert_int_equal(fg_report_text(full, plan, 0, &err), FG_EIO);
+	clearerr(full);
+	assert_int_equal(fg_report_json(full, plan, &err), FG_EIO);
+	assert_non_null(strstr(err.message, "cannot write"));
+	fclose(full);
 	fg_plan_free(plan);
 	fixture_release(&fx);
 	json_decref(want);
@@ -924,7 +1005,9 @@ int main(void)
 		cmocka_unit_test(test_idempotent_while_pending),
 		cmocka_unit_test(test_secrets_never_reported),
 		cmocka_unit_test(test_text_report),
+		cmocka_unit_test(test_text_columns_align),
 		cmocka_unit_test(test_json_report),
+		cmocka_unit_test(test_report_write_error),
 		cmocka_unit_test(test_invalid_input),
 		cmocka_unit_test(test_json_string_size_bounds_jansson),
 	};
