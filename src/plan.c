@@ -17,6 +17,7 @@ struct builder {
 	struct slot *wants;     /* desired devices by id */
 	struct slot *scope;     /* config_scope by id; NULL: everything */
 	unsigned char *matched; /* per desired device: seen in Mender */
+	unsigned char *duplicate; /* per fact: a later copy of an earlier id */
 	size_t alloc;           /* of plan->devices */
 	struct fg_error *err;
 };
@@ -24,6 +25,17 @@ struct builder {
 static int slot_cmp(const void *a, const void *b)
 {
 	return strcmp(((const struct slot *)a)->key, ((const struct slot *)b)->key);
+}
+
+/* Equal keys stay in input order, so the first of duplicates comes first. */
+static int slot_order(const void *a, const void *b)
+{
+	const struct slot *x = a, *y = b;
+	int c = strcmp(x->key, y->key);
+
+	if (c)
+		return c;
+	return x->pos < y->pos ? -1 : x->pos > y->pos;
 }
 
 static size_t slot_find(const struct slot *idx, size_t n, const char *key)
@@ -37,22 +49,23 @@ static size_t slot_find(const struct slot *idx, size_t n, const char *key)
 	return hit ? hit->pos : FG_PLAN_NONE;
 }
 
-static struct slot *index_wants(const struct fg_plan_desired *d)
+static const char *want_key(const void *base, size_t i)
 {
-	struct slot *idx = calloc(d->ndevices ? d->ndevices : 1, sizeof(*idx));
-	size_t i;
-
-	if (!idx)
-		return NULL;
-	for (i = 0; i < d->ndevices; i++) {
-		idx[i].key = d->devices[i].id;
-		idx[i].pos = i;
-	}
-	qsort(idx, d->ndevices, sizeof(*idx), slot_cmp);
-	return idx;
+	return ((const struct fg_plan_want *)base)[i].id;
 }
 
-static struct slot *index_scope(const char *const *ids, size_t n)
+static const char *fact_key(const void *base, size_t i)
+{
+	return ((const struct fg_plan_fact *)base)[i].id;
+}
+
+static const char *string_key(const void *base, size_t i)
+{
+	return ((const char *const *)base)[i];
+}
+
+static struct slot *index_build(const void *base, size_t n,
+				const char *(*key)(const void *, size_t))
 {
 	struct slot *idx = calloc(n ? n : 1, sizeof(*idx));
 	size_t i;
@@ -60,11 +73,34 @@ static struct slot *index_scope(const char *const *ids, size_t n)
 	if (!idx)
 		return NULL;
 	for (i = 0; i < n; i++) {
-		idx[i].key = ids[i];
+		idx[i].key = key(base, i);
 		idx[i].pos = i;
 	}
-	qsort(idx, n, sizeof(*idx), slot_cmp);
+	qsort(idx, n, sizeof(*idx), slot_order);
 	return idx;
+}
+
+/* A search paged over a changing inventory can return a device twice;
+ * planning it twice would put it twice into a deployment. */
+static int mark_duplicates(struct builder *b)
+{
+	struct slot *idx = index_build(b->in->facts, b->in->nfacts, fact_key);
+	size_t i;
+	int rc = 0;
+
+	if (!idx)
+		return fg_error_oom(b->err);
+	for (i = 1; !rc && i < b->in->nfacts; i++) {
+		if (strcmp(idx[i].key, idx[i - 1].key))
+			continue;
+		b->duplicate[idx[i].pos] = 1;
+		if (fg_diags_add(&b->plan->warnings, NULL, 0, 0, NULL, "duplicate-device",
+				 NULL, "device '%s' appears more than once in Mender's answer; "
+				 "planned once", idx[i].key) < 0)
+			rc = fg_error_oom(b->err);
+	}
+	free(idx);
+	return rc;
 }
 
 static int dup_into(char **dst, const char *s)
@@ -332,8 +368,8 @@ static int plan_config(struct builder *b, struct fg_plan_device *dev,
 		dev->config = FG_PLAN_CONFIG_NOT_CHECKED;
 	else if (!f->config_fetched)
 		dev->config = FG_PLAN_CONFIG_NOT_FETCHED;
-	else if ((rc = diff_config(dev, want, config_base(f, want))))
-		return rc;
+	else if (diff_config(dev, want, config_base(f, want)))
+		return fg_error_oom(b->err);
 	else if (dev->added.count || dev->changed.count || dev->removed.count)
 		dev->config = FG_PLAN_CONFIG_DEPLOY;
 	else
@@ -343,7 +379,7 @@ static int plan_config(struct builder *b, struct fg_plan_device *dev,
 	if (dev->config != FG_PLAN_CONFIG_DEPLOY)
 		return 0;
 	dev->configuration = want ? json_incref(want) : json_object();
-	return dev->configuration ? 0 : FG_ENOMEM;
+	return dev->configuration ? 0 : fg_error_oom(b->err);
 }
 
 /* ---- per device ---- */
@@ -636,13 +672,15 @@ static int builder_init(struct builder *b, const struct fg_plan_input *in,
 	if (dup_into(&b->plan->branch, in->branch) ||
 	    dup_into(&b->plan->commit, in->commit))
 		return fg_error_oom(err);
-	b->wants = index_wants(in->desired);
+	b->wants = index_build(in->desired->devices, in->desired->ndevices, want_key);
 	b->matched = calloc(in->desired->ndevices + 1, 1);
+	b->duplicate = calloc(in->nfacts + 1, 1);
 	if (in->config_scope)
-		b->scope = index_scope(in->config_scope, in->nconfig_scope);
-	if (!b->wants || !b->matched || (in->config_scope && !b->scope))
+		b->scope = index_build(in->config_scope, in->nconfig_scope, string_key);
+	if (!b->wants || !b->matched || !b->duplicate ||
+	    (in->config_scope && !b->scope))
 		return fg_error_oom(err);
-	return 0;
+	return mark_duplicates(b);
 }
 
 int fg_plan_build(struct fg_plan **out, const struct fg_plan_input *in,
@@ -658,7 +696,7 @@ int fg_plan_build(struct fg_plan **out, const struct fg_plan_input *in,
 		return rc;
 	rc = builder_init(&b, in, err);
 	for (i = 0; !rc && i < in->nfacts; i++)
-		rc = plan_device(&b, &in->facts[i]);
+		rc = b.duplicate[i] ? 0 : plan_device(&b, &in->facts[i]);
 	if (!rc)
 		rc = warn_missing(&b);
 	if (!rc)
@@ -668,6 +706,7 @@ int fg_plan_build(struct fg_plan **out, const struct fg_plan_input *in,
 	free(b.wants);
 	free(b.scope);
 	free(b.matched);
+	free(b.duplicate);
 	if (rc) {
 		fg_plan_free(b.plan);
 		return rc;

@@ -164,7 +164,8 @@ struct fg_plan {
 	size_t naborts;
 	size_t *configs; /* indices into devices */
 	size_t nconfigs;
-	struct fg_diags warnings; /* device files without a device in Mender */
+	struct fg_diags warnings; /* device files without a device in Mender,
+				   * devices Mender listed twice */
 	struct fg_plan_totals totals;
 };
 

@@ -361,18 +361,23 @@ int fg_report_text(FILE *out, const struct fg_plan *p, unsigned flags,
 
 #define JSON_FLAGS (JSON_COMPACT | JSON_ENCODE_ANY)
 
-static json_t *keys_json(const struct fg_plan_keys *k)
+static json_t *strings_json(const char *const *strings, size_t n)
 {
 	json_t *a = json_array();
 	size_t i;
 
-	for (i = 0; a && i < k->count; i++) {
-		if (json_array_append_new(a, json_string(k->names[i]))) {
+	for (i = 0; a && i < n; i++) {
+		if (json_array_append_new(a, json_string(strings[i]))) {
 			json_decref(a);
 			return NULL;
 		}
 	}
 	return a;
+}
+
+static json_t *keys_json(const struct fg_plan_keys *k)
+{
+	return strings_json((const char *const *)k->names, k->count);
 }
 
 /* Reasons in JSON carry the same words as the table. */
@@ -417,17 +422,10 @@ static json_t *device_item(const struct fg_plan *p, size_t i)
 static json_t *deployment_item(const struct fg_plan *p, size_t i)
 {
 	const struct fg_plan_deployment *d = &p->deployments[i];
-	json_t *ids = json_array();
-	size_t j;
 
-	for (j = 0; ids && j < d->count; j++) {
-		if (json_array_append_new(ids, json_string(d->ids[j]))) {
-			json_decref(ids);
-			return NULL;
-		}
-	}
 	return json_pack("{s:s, s:s, s:o, s:I}", "name", d->name,
-			 "artifact_name", d->artifact, "devices", ids,
+			 "artifact_name", d->artifact,
+			 "devices", strings_json(d->ids, d->count),
 			 "body_bytes", (json_int_t)d->body_bytes);
 }
 
@@ -468,7 +466,8 @@ static json_t *totals_json(const struct fg_plan *p)
 			 "configuration_not_fetched", (json_int_t)t->config_not_fetched);
 }
 
-/* Writes prefix then v, and releases v; NULL is jansson's failure. */
+/* Writes prefix then v, and releases v. A NULL v, or a dump that fails
+ * without a stream error, is jansson failing to encode or allocate. */
 static int put_value(FILE *out, const char *prefix, json_t *v)
 {
 	int rc = 0;
@@ -476,7 +475,7 @@ static int put_value(FILE *out, const char *prefix, json_t *v)
 	if (!v)
 		return FG_EINVALID;
 	if (fputs(prefix, out) < 0 || json_dumpf(v, out, JSON_FLAGS))
-		rc = FG_EIO;
+		rc = ferror(out) ? FG_EIO : FG_EINVALID;
 	json_decref(v);
 	return rc;
 }

@@ -11,6 +11,51 @@
 #include "plan.h"
 #include "report.h"
 
+/* Allocation failure injection, after curl's torture mode: the test links
+ * with -Wl,--wrap for the allocators our code calls, and jansson gets the
+ * same hook through json_set_alloc_funcs. */
+void *__real_malloc(size_t n);
+void *__real_calloc(size_t n, size_t size);
+void *__real_realloc(void *p, size_t n);
+char *__real_strdup(const char *s);
+void *__wrap_malloc(size_t n);
+void *__wrap_calloc(size_t n, size_t size);
+void *__wrap_realloc(void *p, size_t n);
+char *__wrap_strdup(const char *s);
+
+static long fail_at = -1; /* the allocation to fail, counted from 0; -1: none */
+static long alloc_count;
+
+static int injected_failure(void)
+{
+	return fail_at >= 0 && alloc_count++ == fail_at;
+}
+
+void *__wrap_malloc(size_t n)
+{
+	return injected_failure() ? NULL : __real_malloc(n);
+}
+
+void *__wrap_calloc(size_t n, size_t size)
+{
+	return injected_failure() ? NULL : __real_calloc(n, size);
+}
+
+void *__wrap_realloc(void *p, size_t n)
+{
+	return injected_failure() ? NULL : __real_realloc(p, n);
+}
+
+char *__wrap_strdup(const char *s)
+{
+	return injected_failure() ? NULL : __real_strdup(s);
+}
+
+static void *json_alloc(size_t n)
+{
+	return __wrap_malloc(n);
+}
+
 /* Every table runs against this fleet, planning branch "canary". */
 #define BRANCH "canary"
 #define COMMIT "3f2a1c0"
@@ -403,6 +448,30 @@ static void test_missing_devices_warn(void **state)
 	assert_string_equal(plan->warnings.items[0].path, "devices/site/dev-gone.yaml");
 	assert_non_null(strstr(plan->warnings.items[0].message, "'dev-gone'"));
 	assert_string_equal(plan->devices[0].name, "here");
+	fg_plan_free(plan);
+	fixture_release(&fx);
+}
+
+static void test_duplicate_facts_planned_once(void **state)
+{
+	struct fg_plan_fact facts[] = {
+		{ "b", "pi4", "img-pi4-v1", "canary", NULL, NULL, 0, 0, NULL, NULL },
+		{ "a", "pi4", "img-pi4-v1", "canary", NULL, NULL, 0, 0, NULL, NULL },
+		{ "b", "pi3", "img-pi3-v1", "canary", NULL, NULL, 0, 0, NULL, NULL },
+	};
+	struct fixture fx;
+	struct fg_plan *plan;
+
+	fixture_init(&fx, NULL, 0, facts, 3);
+	plan = build_ok(&fx.in);
+	assert_int_equal(plan->ndevices, 2);
+	assert_int_equal(plan->ndeployments, 1);
+	assert_int_equal(plan->deployments[0].count, 2);
+	assert_string_equal(plan->devices[0].id, "b");
+	assert_string_equal(plan->devices[0].device_type, "pi4");
+	assert_int_equal(plan->warnings.count, 1);
+	assert_string_equal(plan->warnings.items[0].keyword, "duplicate-device");
+	assert_non_null(strstr(plan->warnings.items[0].message, "'b'"));
 	fg_plan_free(plan);
 	fixture_release(&fx);
 }
@@ -942,6 +1011,66 @@ static void test_report_write_error(void **state)
 	json_decref(configured);
 }
 
+/* Runs plan and both reports once, failing allocation k; returns 1 when
+ * no allocation failed (k is past the last one). */
+static int run_with_failure(const struct fg_plan_input *in, long k, FILE *sink)
+{
+	struct fg_error err = FG_ERROR_INIT;
+	struct fg_plan *plan = NULL;
+	int rc, text_rc = 0, json_rc = 0;
+
+	alloc_count = 0;
+	fail_at = k;
+	rc = fg_plan_build(&plan, in, &err);
+	if (!rc) {
+		text_rc = fg_report_text(sink, plan, FG_REPORT_ALL_DEVICES, &err);
+		json_rc = fg_report_json(sink, plan, &err);
+	}
+	fail_at = -1;
+	if (rc) {
+		assert_int_equal(rc, FG_ENOMEM);
+		assert_null(plan);
+		assert_string_equal(err.message, "out of memory");
+	}
+	assert_true(text_rc == 0 || text_rc == FG_ENOMEM);
+	if (json_rc != 0 && json_rc != FG_EINVALID)
+		fail_msg("json report at allocation %ld: %d %s", k, json_rc, err.message);
+	fg_plan_free(plan);
+	return alloc_count <= k;
+}
+
+static void test_allocation_failures(void **state)
+{
+	struct fg_plan_active active[2] = { ACTIVE("d-old", "img-old"), ACTIVE_CONFIG("d-cfg") };
+	struct fg_plan_want file;
+	struct fg_plan_fact facts[4];
+	json_t *want, *configured;
+	struct fixture fx;
+	struct fg_plan *plan = secret_plan(&fx, &want, &configured, &file, facts);
+	const char *scope[] = { "dev-1", "dev-3" };
+	FILE *sink = fopen("/dev/null", "w");
+	long k;
+
+	assert_non_null(sink);
+	fg_plan_free(plan);
+	facts[3] = (struct fg_plan_fact){ "dev-1", "pi4", "x", NULL, NULL, NULL, 0, 0, NULL, NULL };
+	facts[0].active = active;
+	facts[0].nactive = 2;
+	fx.in.nfacts = 4;
+	fx.in.config_scope = scope;
+	fx.in.nconfig_scope = 2;
+	json_set_alloc_funcs(json_alloc, free);
+	for (k = 0; !run_with_failure(&fx.in, k, sink); k++)
+		;
+	json_set_alloc_funcs(malloc, free);
+	print_message("# %ld allocations, each failed once\n", k);
+	assert_true(k > 50);
+	fclose(sink);
+	fixture_release(&fx);
+	json_decref(want);
+	json_decref(configured);
+}
+
 /* ---- invalid input ---- */
 
 static void test_invalid_input(void **state)
@@ -996,6 +1125,7 @@ int main(void)
 		cmocka_unit_test(test_config_table),
 		cmocka_unit_test(test_device_without_file_follows_defaults),
 		cmocka_unit_test(test_missing_devices_warn),
+		cmocka_unit_test(test_duplicate_facts_planned_once),
 		cmocka_unit_test(test_grouped_by_artifact),
 		cmocka_unit_test(test_long_artifact_name_is_cut),
 		cmocka_unit_test(test_split_past_one_mib),
@@ -1008,6 +1138,7 @@ int main(void)
 		cmocka_unit_test(test_text_columns_align),
 		cmocka_unit_test(test_json_report),
 		cmocka_unit_test(test_report_write_error),
+		cmocka_unit_test(test_allocation_failures),
 		cmocka_unit_test(test_invalid_input),
 		cmocka_unit_test(test_json_string_size_bounds_jansson),
 	};
