@@ -294,8 +294,7 @@ struct config_case {
 	int fetched;
 	const char *configured; /* JSON or NULL */
 	const char *reported;
-	int scoped;             /* config_scope is given ... */
-	int in_scope;           /* ... and holds the device */
+	enum { FULL, IN_SCOPE, OUT_OF_SCOPE, EMPTY_SCOPE } scope;
 	int config_deployment;  /* an active configuration deployment */
 	int other_os_deployment;/* an active deployment of another artifact */
 	/* expected */
@@ -306,73 +305,77 @@ struct config_case {
 
 static const struct config_case config_cases[] = {
 	{ "configured equals desired", "{\"a\":\"1\",\"b\":\"2\"}", 1,
-	  "{\"b\":\"2\",\"a\":\"1\"}", "{}", 0, 0, 0, 0,
+	  "{\"b\":\"2\",\"a\":\"1\"}", "{}", FULL, 0, 0,
 	  FG_PLAN_CONFIG_IN_SYNC, "", "", "", 0 },
 	{ "added, changed and removed keys", "{\"a\":\"1\",\"b\":\"3\",\"d\":\"4\",\"c\":\"5\"}", 1,
-	  "{\"a\":\"1\",\"b\":\"2\",\"z\":\"9\",\"y\":\"8\"}", NULL, 0, 0, 0, 0,
+	  "{\"a\":\"1\",\"b\":\"2\",\"z\":\"9\",\"y\":\"8\"}", NULL, FULL, 0, 0,
 	  FG_PLAN_CONFIG_DEPLOY, "c,d", "b", "y,z", 0 },
 	{ "empty configured: reported equal is in sync", "{\"a\":\"1\"}", 1,
-	  "{}", "{\"a\":\"1\"}", 0, 0, 0, 0,
+	  "{}", "{\"a\":\"1\"}", FULL, 0, 0,
 	  FG_PLAN_CONFIG_IN_SYNC, "", "", "", 0 },
 	{ "empty configured: compared with reported", "{\"a\":\"1\"}", 1,
-	  NULL, "{\"a\":\"0\",\"r\":\"x\"}", 0, 0, 0, 0,
+	  NULL, "{\"a\":\"0\",\"r\":\"x\"}", FULL, 0, 0,
 	  FG_PLAN_CONFIG_DEPLOY, "", "a", "r", 0 },
 	{ "configured wins over reported", "{\"a\":\"1\"}", 1,
-	  "{\"a\":\"1\"}", "{\"a\":\"0\"}", 0, 0, 0, 0,
+	  "{\"a\":\"1\"}", "{\"a\":\"0\"}", FULL, 0, 0,
 	  FG_PLAN_CONFIG_IN_SYNC, "", "", "", 0 },
 	{ "nothing configured or reported", "{\"a\":\"1\"}", 1,
-	  NULL, NULL, 0, 0, 0, 0,
+	  NULL, NULL, FULL, 0, 0,
 	  FG_PLAN_CONFIG_DEPLOY, "a", "", "", 0 },
 	{ "no desired configuration removes keys", NULL, 1,
-	  "{\"a\":\"1\"}", NULL, 0, 0, 0, 0,
+	  "{\"a\":\"1\"}", NULL, FULL, 0, 0,
 	  FG_PLAN_CONFIG_DEPLOY, "", "", "a", 0 },
 	{ "empty desired, empty configured: reported keys are not ours", NULL, 1,
-	  "{}", "{\"r\":\"x\"}", 0, 0, 0, 0,
+	  "{}", "{\"r\":\"x\"}", FULL, 0, 0,
 	  FG_PLAN_CONFIG_IN_SYNC, "", "", "", 0 },
 	{ "not fetched in a full run is skipped", "{\"a\":\"1\"}", 0,
-	  NULL, NULL, 0, 0, 0, 0,
+	  NULL, NULL, FULL, 0, 0,
 	  FG_PLAN_CONFIG_NOT_FETCHED, "", "", "", 0 },
 	{ "outside the scope is not checked", "{\"a\":\"1\"}", 1,
-	  "{\"a\":\"0\"}", NULL, 1, 0, 0, 0,
+	  "{\"a\":\"0\"}", NULL, OUT_OF_SCOPE, 0, 0,
 	  FG_PLAN_CONFIG_NOT_CHECKED, "", "", "", 0 },
 	{ "inside the scope is compared", "{\"a\":\"1\"}", 1,
-	  "{\"a\":\"0\"}", NULL, 1, 1, 0, 0,
+	  "{\"a\":\"0\"}", NULL, IN_SCOPE, 0, 0,
 	  FG_PLAN_CONFIG_DEPLOY, "", "a", "", 0 },
 	{ "empty scope checks nothing", "{\"a\":\"1\"}", 0,
-	  NULL, NULL, 1, 0, 0, 0,
+	  NULL, NULL, EMPTY_SCOPE, 0, 0,
 	  FG_PLAN_CONFIG_NOT_CHECKED, "", "", "", 0 },
 	{ "abort cancels a pending configuration: deploy again", "{\"a\":\"1\"}", 1,
-	  "{\"a\":\"1\"}", NULL, 0, 0, 1, 1,
+	  "{\"a\":\"1\"}", NULL, FULL, 1, 1,
 	  FG_PLAN_CONFIG_DEPLOY, "", "", "", 1 },
 	{ "abort cancels it even outside the scope", "{\"a\":\"1\"}", 0,
-	  NULL, NULL, 1, 0, 1, 1,
+	  NULL, NULL, OUT_OF_SCOPE, 1, 1,
 	  FG_PLAN_CONFIG_DEPLOY, "", "", "", 1 },
 	{ "pending configuration without abort is left alone", "{\"a\":\"1\"}", 1,
-	  "{\"a\":\"1\"}", NULL, 0, 0, 1, 0,
+	  "{\"a\":\"1\"}", NULL, FULL, 1, 0,
 	  FG_PLAN_CONFIG_IN_SYNC, "", "", "", 0 },
 };
 
 static void run_config_case(const struct config_case *c)
 {
-	struct fg_plan_active active[2] = { ACTIVE_CONFIG("d-cfg"), ACTIVE("d-old", "img-old") };
+	struct fg_plan_active active[2];
 	json_t *want = parse(c->want), *configured = parse(c->configured);
 	json_t *reported = parse(c->reported);
-	struct fg_plan_fact fact = { "dev-1", "pi4", PI4_IMAGE, NULL, NULL,
-				     active + !c->config_deployment,
-				     (size_t)(c->config_deployment + c->other_os_deployment),
+	struct fg_plan_fact fact = { "dev-1", "pi4", PI4_IMAGE, NULL, NULL, active, 0,
 				     c->fetched, configured, reported };
 	struct fg_plan_want file = { "dev-1", NULL, NULL, "canary", NULL, want };
-	const char *scope[] = { "dev-0", "dev-1", "dev-2" };
+	const char *in_scope[] = { "dev-0", "dev-1", "dev-2" };
+	const char *out_of_scope[] = { "dev-0", "dev-2" };
 	struct fixture fx;
 	struct fg_plan *plan;
 	const struct fg_plan_device *dev;
 
-	if (!c->other_os_deployment)
-		fact.nactive = (size_t)c->config_deployment;
+	if (c->config_deployment)
+		active[fact.nactive++] = (struct fg_plan_active)ACTIVE_CONFIG("d-cfg");
+	if (c->other_os_deployment)
+		active[fact.nactive++] = (struct fg_plan_active)ACTIVE("d-old", "img-old");
 	fixture_init(&fx, &file, 1, &fact, 1);
-	if (c->scoped) {
-		fx.in.config_scope = c->in_scope ? scope : scope + 2;
-		fx.in.nconfig_scope = c->in_scope ? 3 : 0;
+	if (c->scope == IN_SCOPE) {
+		fx.in.config_scope = in_scope;
+		fx.in.nconfig_scope = 3;
+	} else if (c->scope != FULL) {
+		fx.in.config_scope = out_of_scope;
+		fx.in.nconfig_scope = c->scope == OUT_OF_SCOPE ? 2 : 0;
 	}
 	plan = build_ok(&fx.in);
 	assert_int_equal(plan->ndevices, 1);
