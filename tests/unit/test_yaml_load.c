@@ -450,7 +450,6 @@ static const char normal_file[] =
 struct load_ctx {
 	const char *data;
 	size_t len;
-	const char *path;
 };
 
 static int load_buffer_fn(void *p)
@@ -461,18 +460,6 @@ static int load_buffer_fn(void *p)
 	int rc;
 
 	rc = fg_yaml_load_buffer(&doc, "t.yaml", ctx->data, ctx->len, NULL, &err);
-	fg_yaml_doc_free(doc);
-	return rc;
-}
-
-static int load_file_fn(void *p)
-{
-	struct load_ctx *ctx = p;
-	struct fg_error err = FG_ERROR_INIT;
-	struct fg_yaml_doc *doc = NULL;
-	int rc;
-
-	rc = fg_yaml_load_file(&doc, ctx->path, NULL, &err);
 	fg_yaml_doc_free(doc);
 	return rc;
 }
@@ -495,7 +482,7 @@ static char *read_whole(const char *path, size_t *len)
 static void test_alias_bomb_costs_no_more_than_a_normal_file(void **state)
 {
 	char *path = bad_path("alias-bomb.yaml");
-	struct load_ctx bomb = { NULL, 0, NULL }, normal = { normal_file, sizeof(normal_file) - 1, NULL };
+	struct load_ctx bomb = { NULL, 0 }, normal = { normal_file, sizeof(normal_file) - 1 };
 	size_t bomb_allocs, normal_allocs;
 	clock_t start;
 	double seconds;
@@ -564,77 +551,6 @@ static void test_size_limit_checked_before_reading(void **state)
 	free(path);
 }
 
-/* --- allocation failures ---------------------------------------------- */
-
-static const char realistic_doc[] =
-	"# fleet-wide desired state\n"
-	"version: 1\n"
-	"default_branch: production\n"
-	"os_images:\n"
-	"  pi2-armhf: 2025-10-10-1056-pi2-gitops-bookworm-armhf\n"
-	"  pi3-v3-arm64: 2025-10-09-1716-pi3-gitops-trixie-arm64\n"
-	"configuration:\n"
-	"  playbook_url: edge-playbook\n"
-	"  playbook_version: \"1.5.0\"\n"
-	"  kiosk_url: 'https://intranet.example.com/board'\n"
-	"  token: { secret: RUNNER_ACCESS_TOKEN }\n"
-	"  banner: |\n"
-	"    Welcome\n"
-	"    to the kiosk\n"
-	"limits: [1, 0x10, 0o7, 2.5, -3, true, ~, \"x/y~z\"]\n"
-	"sites:\n"
-	"  - name: campus\n"
-	"    devices: [a, b, c]\n"
-	"  - name: lab\n"
-	"    devices: []\n";
-
-static void report_torture(const char *what, int rc, const struct torture_result *res)
-{
-	print_message("# %s: %zu allocations, %zu failure points, %zu broken\n",
-		      what, res->allocations, res->points, res->failures);
-	if (rc != 0)
-		print_error("%s: %s\n", what, res->message);
-}
-
-static void test_torture_load_buffer(void **state)
-{
-	struct load_ctx ctx = { realistic_doc, sizeof(realistic_doc) - 1, NULL };
-	struct torture_result res;
-	const char *why;
-	int rc;
-
-	if (!torture_available(&why))
-		skip();
-	rc = torture_run(load_buffer_fn, &ctx, FG_ENOMEM, 0, &res);
-	report_torture("fg_yaml_load_buffer", rc, &res);
-	assert_int_equal(rc, 0);
-	/* the document is worth dozens of allocations; if not, nothing failed */
-	assert_true(res.points >= 50);
-	assert_int_equal(res.points, res.allocations);
-}
-
-static void test_torture_load_file(void **state)
-{
-	char path[] = "/tmp/fg-yaml-torture-XXXXXX";
-	struct load_ctx ctx = { NULL, 0, path };
-	struct torture_result res;
-	const char *why;
-	int fd, rc;
-
-	if (!torture_available(&why))
-		skip();
-	fd = mkstemp(path);
-	assert_true(fd >= 0);
-	assert_int_equal(write(fd, realistic_doc, sizeof(realistic_doc) - 1),
-			 (ssize_t)sizeof(realistic_doc) - 1);
-	close(fd);
-	rc = torture_run(load_file_fn, &ctx, FG_ENOMEM, 0, &res);
-	unlink(path);
-	report_torture("fg_yaml_load_file", rc, &res);
-	assert_int_equal(rc, 0);
-	assert_true(res.points >= 50);
-}
-
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -652,8 +568,6 @@ int main(void)
 		cmocka_unit_test(test_bad_corpus),
 		cmocka_unit_test(test_alias_bomb_costs_no_more_than_a_normal_file),
 		cmocka_unit_test(test_size_limit_checked_before_reading),
-		cmocka_unit_test(test_torture_load_buffer),
-		cmocka_unit_test(test_torture_load_file),
 	};
 
 	return cmocka_run_group_tests_name("yaml_load", tests, NULL, NULL);
