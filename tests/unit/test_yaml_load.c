@@ -353,6 +353,16 @@ static void test_limits(void **state)
 					     &limits, &err), FG_ELIMIT);
 	assert_message(&err, "t.yaml:1:4: nesting deeper than 1 levels");
 	assert_null(doc);
+	/* the limit itself is allowed */
+	limits.max_depth = 3;
+	text = "a: [[1]]\n";
+	assert_int_equal(fg_yaml_load_buffer(&doc, "t.yaml", text, strlen(text),
+					     &limits, &err), 0);
+	fg_yaml_doc_free(doc);
+	text = "a: [[[1]]]\n";
+	assert_int_equal(fg_yaml_load_buffer(&doc, "t.yaml", text, strlen(text),
+					     &limits, &err), FG_ELIMIT);
+	assert_message(&err, "t.yaml:1:6: nesting deeper than 3 levels");
 }
 
 static void test_inline_refusals(void **state)
@@ -362,7 +372,48 @@ static void test_inline_refusals(void **state)
 	assert_refused("a: !!int \"1\"\n", FG_EINVALID, 1, 4, "tag 'tag:yaml.org,2002:int'");
 	assert_refused("\"a\\0b\": 1\n", FG_EINVALID, 1, 1, "NUL character in a key");
 	assert_refused("a: [1, 2\n", FG_EINVALID, 2, 1, "check the indentation and quoting");
-	assert_refused("a: \"\x01\"\n", FG_EINVALID, 1, 5, "control characters are not allowed");
+	assert_refused("a: 1\nb: \"x\x01\"\n", FG_EINVALID, 2, 6,
+		       "control characters are not allowed; save the file as plain UTF-8");
+	assert_refused("a:\n  \tb: 1\n", FG_EINVALID, 2, 3, "tab character in the indentation");
+	assert_refused("a: b: c\n", FG_EINVALID, 1, 5,
+		       "mapping values are not allowed in this context; check the indentation");
+}
+
+static void test_utf8(void **state)
+{
+	static const struct {
+		const char *text;
+		int column; /* 0: valid */
+	} cases[] = {
+		{ "v: caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80 end\n", 0 },
+		{ "v: \xef\xbf\xbd \xf4\x8f\xbf\xbf\n", 0 },
+		{ "v: ab\x80\n", 6 },             /* lone continuation byte */
+		{ "v: \xf8\x88\x80\x80\x80\n", 4 }, /* 5-byte form */
+		{ "v: \xc3\n", 4 },               /* truncated before newline */
+		{ "v: \xe2\x82", 4 },             /* truncated at the end */
+		{ "v: \xc0\x80\n", 4 },           /* overlong NUL */
+		{ "v: \xe0\x80\xaf\n", 4 },       /* overlong '/' */
+		{ "v: \xf0\x80\x80\xaf\n", 4 },   /* overlong, 4 bytes */
+		{ "v: \xed\xa0\x80\n", 4 },       /* UTF-16 surrogate */
+		{ "v: \xf4\x90\x80\x80\n", 4 },   /* beyond U+10FFFF */
+		{ "v: \xc3\xa9\xc3\n", 5 },        /* counted in characters */
+	};
+	struct fg_error err = FG_ERROR_INIT;
+	struct fg_yaml_doc *doc;
+	size_t i;
+	int rc;
+
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		if (cases[i].column) {
+			assert_refused(cases[i].text, FG_EINVALID, 1, cases[i].column,
+				       "invalid UTF-8; save the file as UTF-8");
+			continue;
+		}
+		doc = load(cases[i].text, &rc, &err);
+		assert_int_equal(rc, 0);
+		assert_true(json_is_string(json_object_get(doc->root, "v")));
+		fg_yaml_doc_free(doc);
+	}
 }
 
 /* --- the corpus of hostile files ------------------------------------- */
@@ -565,6 +616,7 @@ int main(void)
 		cmocka_unit_test(test_json_pointer_append),
 		cmocka_unit_test(test_limits),
 		cmocka_unit_test(test_inline_refusals),
+		cmocka_unit_test(test_utf8),
 		cmocka_unit_test(test_bad_corpus),
 		cmocka_unit_test(test_alias_bomb_costs_no_more_than_a_normal_file),
 		cmocka_unit_test(test_size_limit_checked_before_reading),
