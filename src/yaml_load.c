@@ -33,7 +33,12 @@ struct loader {
 	size_t len;
 };
 
-#define LOCATION_PACK(line, col) ((json_int_t)(line) << 20 | ((col) & 0xfffff))
+/* Columns past 2^20 - 1 (a 1 MiB one-line file) are clamped, never wrapped
+ * into the line number or to 0. */
+#define LOCATION_COLUMN_MAX 0xfffff
+#define LOCATION_PACK(line, col) \
+	((json_int_t)(line) << 20 | \
+	 ((col) > LOCATION_COLUMN_MAX ? LOCATION_COLUMN_MAX : (col)))
 
 static int fail_at(struct loader *l, int code, const yaml_mark_t *mark,
 		   const char *fmt, ...) __attribute__((format(printf, 4, 5)));

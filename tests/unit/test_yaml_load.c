@@ -313,6 +313,29 @@ static void test_locations(void **state)
 	fg_yaml_doc_free(doc);
 }
 
+static void test_location_of_a_far_column(void **state)
+{
+	struct fg_yaml_limits limits = FG_YAML_LIMITS_INIT;
+	struct fg_error err = FG_ERROR_INIT;
+	struct fg_yaml_doc *doc = NULL;
+	size_t pad = 1100000, len = pad + 7;
+	char *text = malloc(len + 1);
+	int line, column;
+
+	assert_non_null(text);
+	memcpy(text, "v: [", 4);
+	memset(text + 4, ' ', pad);
+	memcpy(text + 4 + pad, "x]\n", 4);
+	limits.max_bytes = 2 * 1024 * 1024;
+	assert_int_equal(fg_yaml_load_buffer(&doc, "t.yaml", text, len, &limits, &err), 0);
+	free(text);
+	/* clamped to the largest column the packing holds, line intact */
+	assert_int_equal(fg_yaml_doc_location(doc, "/v/0", &line, &column), 0);
+	assert_int_equal(line, 1);
+	assert_int_equal(column, 0xfffff);
+	fg_yaml_doc_free(doc);
+}
+
 static void test_json_pointer_append(void **state)
 {
 	char *p = fg_json_pointer_append("/a", "x/y~z");
@@ -613,6 +636,7 @@ int main(void)
 		cmocka_unit_test(test_inf_and_nan_refused),
 		cmocka_unit_test(test_strings_and_structure),
 		cmocka_unit_test(test_locations),
+		cmocka_unit_test(test_location_of_a_far_column),
 		cmocka_unit_test(test_json_pointer_append),
 		cmocka_unit_test(test_limits),
 		cmocka_unit_test(test_inline_refusals),
