@@ -4,8 +4,8 @@
  * allocation failing, until a run meets no failure. Every failed run must
  * return FG_ENOMEM and free everything (torture.c counts; valgrind checks).
  *
- * Adding a module is one torture_fn and one cmocka_unit_test line: see
- * check_torture() and the yaml cases below.
+ * Adding a module is a torture_fn (load, check, free), a test calling
+ * check_torture() once, and its cmocka_unit_test line: see the yaml cases.
  *
  * Under AddressSanitizer malloc cannot be replaced: the whole program
  * reports a TAP skip plan with the reason, and the valgrind pass runs it.
@@ -24,9 +24,10 @@
 #include "torture.h"
 #include "yaml_load.h"
 
-/* Runs fn through every failure point; min_points guards against a run that
- * injected nothing (a broken interposer would otherwise pass). */
-static void check_torture(const char *what, torture_fn fn, void *ctx,
+/* Runs fn through every failure point: `want` is what fn returns when no
+ * allocation fails (0, or the refusal of a bad input); min_points guards
+ * against a run that injected nothing (a broken interposer would pass). */
+static void check_torture(const char *what, torture_fn fn, void *ctx, int want,
 			  size_t min_points)
 {
 	struct torture_result res;
@@ -37,6 +38,7 @@ static void check_torture(const char *what, torture_fn fn, void *ctx,
 	if (rc != 0)
 		print_error("%s: %s\n", what, res.message);
 	assert_int_equal(rc, 0);
+	assert_int_equal(res.baseline, want);
 	assert_true(res.points >= min_points);
 	assert_int_equal(res.points, res.allocations);
 }
@@ -79,7 +81,9 @@ static int yaml_buffer_fn(void *p)
 	rc = fg_yaml_load_buffer(&doc, "t.yaml", ctx->data, ctx->len, NULL, &err);
 	if (rc == 0 && (!doc || !json_is_object(doc->root)))
 		rc = FG_ERROR;
-	if (rc < 0 && rc != err.code)
+	/* a refusal must still say where, unless memory ran out */
+	if (rc < 0 && (rc != err.code ||
+		       (rc != FG_ENOMEM && strncmp(err.message, "t.yaml:", 7))))
 		rc = FG_ERROR;
 	fg_yaml_doc_free(doc);
 	return rc;
@@ -103,7 +107,28 @@ static void test_yaml_load_buffer(void **state)
 {
 	struct yaml_ctx ctx = { realistic_doc, sizeof(realistic_doc) - 1, NULL };
 
-	check_torture("fg_yaml_load_buffer", yaml_buffer_fn, &ctx, 50);
+	check_torture("fg_yaml_load_buffer", yaml_buffer_fn, &ctx, 0, 50);
+}
+
+/* Error paths allocate too (the message, the first key's location). */
+static void test_yaml_load_buffer_refusals(void **state)
+{
+	static const char *const bad[] = {
+		"a: 1\nb: [x, {c: 2}]\na: 3\n",       /* duplicate key */
+		"a: [1, 2]\nb: &anchor {c: 1}\n",      /* anchor */
+		"a: {b: [1, 2.5, .inf]}\n",           /* no JSON form */
+		"a: [1\n",                            /* parser error */
+		"a: 1\n---\nb: 2\n",                  /* two documents */
+	};
+	struct yaml_ctx ctx = { NULL, 0, NULL };
+	size_t i;
+
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		ctx.data = bad[i];
+		ctx.len = strlen(bad[i]);
+		check_torture("fg_yaml_load_buffer (refusal)", yaml_buffer_fn, &ctx,
+			      FG_EINVALID, 3);
+	}
 }
 
 static void test_yaml_load_file(void **state)
@@ -116,7 +141,7 @@ static void test_yaml_load_file(void **state)
 	assert_int_equal(write(fd, realistic_doc, sizeof(realistic_doc) - 1),
 			 (ssize_t)sizeof(realistic_doc) - 1);
 	close(fd);
-	check_torture("fg_yaml_load_file", yaml_file_fn, &ctx, 50);
+	check_torture("fg_yaml_load_file", yaml_file_fn, &ctx, 0, 50);
 	unlink(path);
 }
 
@@ -124,6 +149,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_yaml_load_buffer),
+		cmocka_unit_test(test_yaml_load_buffer_refusals),
 		cmocka_unit_test(test_yaml_load_file),
 	};
 	const char *why;

@@ -160,16 +160,17 @@ int torture_run(torture_fn fn, void *ctx, int expected, size_t max_points,
 	memset(res, 0, sizeof(*res));
 	rc = run_once(fn, ctx, 0);
 	res->allocations = calls;
-	if (rc != 0 || live != 0)
+	res->baseline = rc;
+	if (live != 0)
 		note(res, "run without failures: returned %d, %ld allocations not freed",
 		     rc, live);
 	for (n = 1; !max_points || n <= max_points; n++) {
 		rc = run_once(fn, ctx, n);
 		if (!failed) {
 			/* fn made fewer than n allocations: every point is done */
-			if (rc != 0 || live != 0)
-				note(res, "run past the last allocation (%zu): returned %d, %ld allocations not freed",
-				     n, rc, live);
+			if (rc != res->baseline || live != 0)
+				note(res, "run past the last allocation (%zu): returned %d (before: %d), %ld allocations not freed",
+				     n, rc, res->baseline, live);
 			break;
 		}
 		res->points++;

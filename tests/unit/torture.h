@@ -6,10 +6,12 @@
  * are reached as __libc_malloc and friends), so allocations made inside
  * libyaml and jansson fail on cue too, not only ours.
  *
- * torture_run() calls fn once to count its allocations, then again for
- * N = 1, 2, ... with the Nth allocation failing, until a run meets no failure.
- * Every run with a failure must return `expected` (usually FG_ENOMEM) and
- * give back every byte it took; a run without one must return 0.
+ * torture_run() calls fn once to count its allocations (its return value is
+ * the baseline: 0, or an FG_E* code when fn is given bad input on purpose),
+ * then again for N = 1, 2, ... with the Nth allocation failing, until a run
+ * meets no failure. Every run with a failure must return `expected` (usually
+ * FG_ENOMEM), a run without one the baseline, and every run must give back
+ * every allocation it took.
  *
  * Under AddressSanitizer (which owns malloc itself) the replacement is not
  * compiled in and torture_available() says why; callers skip.
@@ -27,6 +29,7 @@ typedef int (*torture_fn)(void *ctx);
 
 struct torture_result {
 	size_t allocations; /* allocations in a run without failures */
+	int baseline;       /* what fn returned in that run */
 	size_t points;      /* failure points tested (runs with a failure) */
 	size_t failures;    /* runs that broke a rule, see message */
 	char message[512];  /* the first broken rule, for the test log */
