@@ -641,23 +641,90 @@ static int collect_actions(struct builder *b)
 
 /* ---- entry points ---- */
 
+/* Length of the UTF-8 sequence at s, 0 if it is not one: no overlong
+ * forms, no surrogates, nothing past U+10FFFF (jansson's own rules). */
+static size_t utf8_len(const unsigned char *s)
+{
+	size_t n = *s < 0x80 ? 1 : *s < 0xC2 ? 0 : *s < 0xE0 ? 2 : *s < 0xF0 ? 3 :
+		   *s < 0xF5 ? 4 : 0;
+	unsigned long cp = n == 2 ? *s & 0x1Fu : n == 3 ? *s & 0x0Fu : *s & 0x07u;
+	size_t i;
+
+	for (i = 1; i < n; i++) {
+		if ((s[i] & 0xC0) != 0x80)
+			return 0;
+		cp = cp << 6 | (s[i] & 0x3Fu);
+	}
+	if ((n == 3 && (cp < 0x800 || (cp >= 0xD800 && cp <= 0xDFFF))) ||
+	    (n == 4 && (cp < 0x10000 || cp > 0x10FFFF)))
+		return 0;
+	return n;
+}
+
+static int is_utf8(const char *s)
+{
+	const unsigned char *p = (const unsigned char *)s;
+	size_t n = 1;
+
+	while (p && *p && (n = utf8_len(p)))
+		p += n;
+	return n != 0;
+}
+
+/* Every string the plan copies ends up in the JSON report, which can only
+ * carry UTF-8 (Mender's JSON and the YAML loader guarantee it). */
+static int check_strings_utf8(const char *const *strings, size_t n,
+			      const char *what, size_t index, struct fg_error *err)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		if (!is_utf8(strings[i]))
+			return fg_error_set(err, FG_EINVALID,
+					    "%s %zu has a string that is not UTF-8", what, index);
+	return 0;
+}
+
+static int check_fact(const struct fg_plan_fact *f, size_t i, struct fg_error *err)
+{
+	const char *strings[] = { f->id, f->name, f->device_type, f->os_version };
+	size_t j;
+	int rc;
+
+	if (!is_set(f->id))
+		return fg_error_set(err, FG_EINVALID, "device %zu from Mender has no id", i);
+	rc = check_strings_utf8(strings, 4, "device from Mender", i, err);
+	for (j = 0; !rc && j < f->nactive; j++)
+		rc = check_strings_utf8(&f->active[j].id, 1, "device from Mender", i, err);
+	return rc;
+}
+
+static int check_want(const struct fg_plan_want *w, size_t i, struct fg_error *err)
+{
+	const char *strings[] = { w->id, w->path, w->name, w->os_image };
+
+	if (!is_set(w->id))
+		return fg_error_set(err, FG_EINVALID, "device file %zu has no id", i);
+	return check_strings_utf8(strings, 4, "device file", i, err);
+}
+
 static int check_input(const struct fg_plan_input *in, struct fg_error *err)
 {
 	size_t i;
+	int rc = 0;
 
 	if (!in || !is_set(in->branch) || !is_set(in->commit) || !in->desired ||
 	    !is_set(in->desired->default_branch))
 		return fg_error_set(err, FG_EINVALID,
 				    "plan input needs a branch, a commit and a default branch");
-	for (i = 0; i < in->nfacts; i++)
-		if (!is_set(in->facts[i].id))
-			return fg_error_set(err, FG_EINVALID,
-					    "device %zu from Mender has no id", i);
-	for (i = 0; i < in->desired->ndevices; i++)
-		if (!is_set(in->desired->devices[i].id))
-			return fg_error_set(err, FG_EINVALID,
-					    "device file %zu has no id", i);
-	return 0;
+	if (!is_utf8(in->branch) || !is_utf8(in->commit) ||
+	    !is_utf8(in->desired->default_branch))
+		return fg_error_set(err, FG_EINVALID, "branch or commit is not UTF-8");
+	for (i = 0; !rc && i < in->nfacts; i++)
+		rc = check_fact(&in->facts[i], i, err);
+	for (i = 0; !rc && i < in->desired->ndevices; i++)
+		rc = check_want(&in->desired->devices[i], i, err);
+	return rc;
 }
 
 static int builder_init(struct builder *b, const struct fg_plan_input *in,

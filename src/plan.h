@@ -170,10 +170,11 @@ struct fg_plan {
 };
 
 /* Builds the plan for in->branch into *out (caller frees with fg_plan_free).
- * Errors: FG_EINVALID when the input is incomplete (no branch, commit or
- * default branch) or a desired configuration value is not a string (the
- * fleet loader must have turned it into one); FG_ENOMEM. *out is NULL on
- * failure. */
+ * Errors: FG_EINVALID when the input is incomplete (no branch, commit,
+ * default branch or device id), a string is not UTF-8, or a desired
+ * configuration value is not a string (the fleet loader must have turned it
+ * into one); FG_ELIMIT when one device id alone exceeds max_request;
+ * FG_ENOMEM. *out is NULL on failure. */
 int fg_plan_build(struct fg_plan **out, const struct fg_plan_input *in,
 		  struct fg_error *err);
 

@@ -326,11 +326,8 @@ static int report_error(struct fg_error *err, FILE *out, int rc)
 		rc = FG_EIO;
 	if (rc == FG_ENOMEM)
 		return fg_error_oom(err);
-	if (rc == FG_EIO)
-		return fg_error_set(err, rc, "cannot write the plan report");
 	if (rc)
-		return fg_error_set(err, rc, "cannot encode the plan report as JSON: "
-				    "invalid UTF-8 or out of memory");
+		return fg_error_set(err, rc, "cannot write the plan report");
 	return 0;
 }
 
@@ -466,16 +463,17 @@ static json_t *totals_json(const struct fg_plan *p)
 			 "configuration_not_fetched", (json_int_t)t->config_not_fetched);
 }
 
-/* Writes prefix then v, and releases v. A NULL v, or a dump that fails
- * without a stream error, is jansson failing to encode or allocate. */
+/* Writes prefix then v, and releases v. fg_plan_build admits only UTF-8,
+ * so a NULL v, or a dump that fails without a stream error, is jansson out
+ * of memory. */
 static int put_value(FILE *out, const char *prefix, json_t *v)
 {
 	int rc = 0;
 
 	if (!v)
-		return FG_EINVALID;
+		return FG_ENOMEM;
 	if (fputs(prefix, out) < 0 || json_dumpf(v, out, JSON_FLAGS))
-		rc = ferror(out) ? FG_EIO : FG_EINVALID;
+		rc = ferror(out) ? FG_EIO : FG_ENOMEM;
 	json_decref(v);
 	return rc;
 }

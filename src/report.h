@@ -35,8 +35,7 @@ int fg_report_text(FILE *out, const struct fg_plan *plan, unsigned flags,
 /* Writes one JSON object describing every device following the branch:
  * {"branch", "commit", "empty", "totals", "warnings", "aborts",
  * "configurations", "deployments", "devices"}, one device per line.
- * Errors: FG_EINVALID when jansson cannot encode a value (a string that is
- * not UTF-8, or out of memory), FG_EIO. */
+ * Errors: FG_ENOMEM, FG_EIO. */
 int fg_report_json(FILE *out, const struct fg_plan *plan, struct fg_error *err);
 
 #endif
