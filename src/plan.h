@@ -133,7 +133,7 @@ struct fg_plan_device {
 	char *in_progress; /* FG_PLAN_OS_IN_PROGRESS: the active deployment's id */
 	int abort;         /* abort all its active deployments first */
 	enum fg_plan_config config;
-	int config_redeploy; /* DEPLOY because the abort cancels a pending one */
+	int config_redeploy; /* DEPLOY (also) because the abort cancels a pending one */
 	struct fg_plan_keys added, changed, removed; /* never values */
 	json_t *configuration; /* DEPLOY: new reference to the desired map, with
 				* secrets; for the PUT body only, never print */
@@ -185,6 +185,7 @@ int fg_plan_is_empty(const struct fg_plan *plan);
  * whatever jansson's encoding flags (escaped slash, \uXXXX for non-ASCII). */
 size_t fg_plan_json_string_size(const char *s);
 
+/* Frees the plan and everything it owns; accepts NULL. */
 void fg_plan_free(struct fg_plan *plan);
 
 #endif
