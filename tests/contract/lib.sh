@@ -103,6 +103,8 @@ md_find_prism() {
 
 md_start_prism() {
 	# Port 0: prism picks a free port and logs it, so nothing races for one.
+	# The log exists before the poll reads it (the child opens it later).
+	: >"$MD_TMP/prism.log"
 	"$MD_PRISM" proxy --errors --host 127.0.0.1 --port 0 "$MD_SPEC" "$MD_URL" \
 		>"$MD_TMP/prism.log" 2>&1 &
 	MD_PIDS="$MD_PIDS $!"

@@ -197,12 +197,12 @@ class State:
                 self.add_artifact({"name": name, "device_types": sorted(types)})
 
     # -- seeding -------------------------------------------------------
-    def add_device(self, d):
+    def add_device(self, d, ts=None):
         if "id" not in d or "device_type" not in d:
             raise ValueError("seed device needs id and device_type: %r" % d)
         if d["id"] in self.by_id:
             raise ValueError("duplicate device id %s" % d["id"])
-        ts = now_iso()
+        ts = ts or now_iso()
         art = d.get("artifact_name", "")
         dev = {
             "id": d["id"],
@@ -210,7 +210,7 @@ class State:
             "artifact_name": art,
             "rootfs_version": d.get("rootfs_version", art),
             "status": d.get("status", "accepted"),
-            "mac": d.get("mac") or self.fake_mac(d["id"]),
+            "mac": d.get("mac"),            # made up on first use
             "tags": {k: v for k, v in (d.get("tags") or {}).items()
                      if v is not None},
             "tags_ts": ts,
@@ -220,35 +220,46 @@ class State:
         }
         self.devices.append(dev)
         self.by_id[dev["id"]] = dev
-        cfg = d.get("configuration") or {}
-        self.configs[dev["id"]] = {
-            "configured": dict(cfg.get("configured") or {}),
-            "reported": dict(cfg.get("reported") or {}),
-            "deployment_id": None, "reported_ts": None, "updated_ts": None,
-        }
+        cfg = d.get("configuration")
+        if cfg:
+            # Devices without one get an empty record on first use.
+            self.configs[dev["id"]] = dict(
+                self.empty_config(),
+                configured=dict(cfg.get("configured") or {}),
+                reported=dict(cfg.get("reported") or {}))
         self.version += 1
         return dev
 
     @staticmethod
-    def fake_mac(dev_id):
-        h = hashlib.sha1(dev_id.encode()).hexdigest()
-        return ":".join(["02"] + [h[i:i + 2] for i in range(0, 10, 2)])
+    def mac(dev):
+        if not dev["mac"]:
+            h = hashlib.sha1(dev["id"].encode()).hexdigest()
+            dev["mac"] = ":".join(["02"] + [h[i:i + 2]
+                                            for i in range(0, 10, 2)])
+        return dev["mac"]
+
+    def config(self, dev_id, create=False):
+        """A known device's deviceconfig record; None for unknown ones."""
+        cfg = self.configs.get(dev_id)
+        if cfg is None and (create or dev_id in self.by_id):
+            cfg = self.configs[dev_id] = self.empty_config()
+        return cfg
 
     def generate(self, gen):
         count = int(gen.get("count", 0))
         types = gen.get("device_types") or ["raspberrypi4"]
         branches = gen.get("branches") or ["production"]
         prefix = gen.get("artifact_prefix", "2025-10-10-1056-gitops-")
-        ns = uuid.UUID("6ba7b811-9dad-11d1-80b4-00c04fd430c8")
+        ts = now_iso()
         for i in range(count):
             dt = types[i % len(types)]
             self.add_device({
-                "id": str(uuid.uuid5(ns, "fleetgate-bench-%d" % i)),
+                "id": "f1ee7da7-0000-4000-8000-%012x" % i,
                 "device_type": dt,
                 "artifact_name": prefix + dt,
                 "tags": {"subscribed_branch": branches[i % len(branches)]},
                 "attributes": {"name": "bench-%06d" % i},
-            })
+            }, ts)
 
     def add_artifact(self, a):
         name = a["name"]
@@ -285,7 +296,7 @@ class State:
     # -- inventory -----------------------------------------------------
     def device_attrs(self, dev):
         """(scope, name, value) triples of one device as Mender shows them."""
-        out = [("identity", "mac", dev["mac"]),
+        out = [("identity", "mac", self.mac(dev)),
                ("identity", "status", dev["status"]),
                ("inventory", "device_type", dev["device_type"]),
                ("inventory", "artifact_name", dev["artifact_name"]),
@@ -303,7 +314,9 @@ class State:
         if scope == "tags":
             return dev["tags"].get(name)
         if scope == "identity":
-            return {"mac": dev["mac"], "status": dev["status"]}.get(name)
+            if name == "mac":
+                return self.mac(dev)
+            return dev["status"] if name == "status" else None
         if scope == "system":
             return {"status": dev["status"], "created_ts": dev["created_ts"],
                     "updated_ts": dev["updated_ts"]}.get(name)
@@ -572,7 +585,7 @@ class State:
             dev["artifact_name"] = dep["artifact_name"]
             dev["rootfs_version"] = dep["artifact_name"]
         else:
-            cfg = self.configs.setdefault(dev_id, self.empty_config())
+            cfg = self.config(dev_id, create=True)
             cfg["reported"] = dict(dep["configuration"] or {})
             cfg["reported_ts"] = ts
         dev["updated_ts"] = ts
@@ -924,7 +937,7 @@ class Handler(BaseHTTPRequestHandler):
             if mt.group(2) and m == "POST":
                 return self.config_deploy(dev_id, body)
             if not mt.group(2) and m == "GET":
-                cfg = st.configs.get(dev_id)
+                cfg = st.config(dev_id)
                 if cfg is None:
                     raise ApiError(404, "configuration not found")
                 out = {"id": dev_id, "configured": cfg["configured"],
@@ -938,7 +951,7 @@ class Handler(BaseHTTPRequestHandler):
                         isinstance(v, str) for v in body.values()):
                     raise ApiError(400, "configuration must be an object of "
                                    "string values")
-                cfg = st.configs.setdefault(dev_id, st.empty_config())
+                cfg = st.config(dev_id, create=True)
                 cfg["configured"] = dict(body)
                 cfg["updated_ts"] = now_iso()
                 st.version += 1
@@ -1126,7 +1139,7 @@ class Handler(BaseHTTPRequestHandler):
         st = self.server.state
         if body is not None and not isinstance(body, dict):
             raise ApiError(400, "Validating request body: expected JSON object")
-        cfg = st.configs.get(dev_id)
+        cfg = st.config(dev_id)
         if cfg is None or dev_id not in st.by_id:
             raise ApiError(404, "device not found")
         dep = st.new_deployment(
