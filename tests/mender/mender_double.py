@@ -100,7 +100,8 @@ Control API (never used by the client; no auth):
     POST /_double/devices  {seed device} adds a device
     POST /_double/artifacts {"name": ..., "device_types": [...]} adds an
          artifact (and switches to strict artifact mode)
-    GET  /_double/state  devices, deployments, configurations, artifacts
+    GET  /_double/state  devices, deployments, configurations (only those
+         set or used so far; others are empty), artifacts
 """
 
 import argparse
@@ -671,8 +672,9 @@ class Handler(BaseHTTPRequestHandler):
         parts = urlsplit(self.path)
         path, query = parts.path, parts.query
         q = parse_qs(query, keep_blank_values=True)
-        length = int(self.headers.get("Content-Length") or 0)
-        raw = self.rfile.read(length) if length > 0 else b""
+        raw = self.read_body()
+        if raw is None:
+            return
         try:
             body = json.loads(raw) if raw else None
         except ValueError:
@@ -704,6 +706,37 @@ class Handler(BaseHTTPRequestHandler):
             reply.headers["Content-Type"] = "application/json"
         rec["status"] = reply.status
         self.send(reply)
+
+    def read_body(self):
+        """The request body (Content-Length or chunked); None after a 400."""
+        if "chunked" in (self.headers.get("Transfer-Encoding") or "").lower():
+            parts = []
+            while True:
+                line = self.rfile.readline(1024)
+                try:
+                    size = int(line.split(b";")[0].strip(), 16)
+                except ValueError:
+                    break
+                if size == 0:
+                    while self.rfile.readline(1024).strip():
+                        pass
+                    return b"".join(parts)
+                parts.append(self.rfile.read(size))
+                self.rfile.readline(8)
+            self.close_connection = True
+            self.send(Reply(400, {"error": "bad chunked body",
+                                  "request_id": self.request_id}))
+            return None
+        try:
+            length = int(self.headers.get("Content-Length") or 0)
+        except ValueError:
+            length = -1
+        if length < 0:
+            self.close_connection = True
+            self.send(Reply(400, {"error": "bad Content-Length",
+                                  "request_id": self.request_id}))
+            return None
+        return self.rfile.read(length) if length else b""
 
     def take_fault(self, key):
         for f in self.server.state.faults:
