@@ -47,7 +47,8 @@ Mender API served (all under /api/management, Bearer auth, errors as
            (max 500), X-Total-Count and Link headers
     GET    v1/inventory/devices/{id}
     POST   v1/deployments/deployments          201 + Location; 409 when an
-           unfinished deployment has the same name, artifact and devices;
+           unfinished deployment has the same name, artifact_name, devices
+           (same order), all_devices and force_installation;
            422 for an unknown artifact (strict artifact mode); 413 past max_body
     GET    v1/deployments/deployments          status, search, type, page,
            per_page, sort, created_before/after; X-Total-Count, Link
@@ -467,6 +468,7 @@ class State:
                             "started": None, "finished": None}
                         for i in device_ids},
             "seq": len(self.deployments),
+            "constructor": None,
         }
         self.deployments.append(dep)
         self.dep_by_id[dep_id] = dep
@@ -1020,7 +1022,7 @@ class Handler(BaseHTTPRequestHandler):
     def create_deployment(self, body):
         st = self.server.state
         if not isinstance(body, dict):
-            raise ApiError(400, "Validating request body: expected JSON object")
+            raise ApiError(400, "Validating request body: invalid request")
         name, art = body.get("name"), body.get("artifact_name")
         devices = body.get("devices")
         all_dev = bool(body.get("all_devices"))
@@ -1033,27 +1035,36 @@ class Handler(BaseHTTPRequestHandler):
                 isinstance(d, str) and d for d in devices)):
             raise ApiError(400, "Validating request body: devices: must be "
                            "an array of device identifiers.")
-        if bool(devices) == all_dev:
-            raise ApiError(400, "Invalid deployments definition: provide "
-                           "list of devices or set all_devices flag")
+        if devices and all_dev:
+            raise ApiError(400, "Validating request body: Invalid deployments "
+                           "definition: list of devices provided togheter "
+                           "with all_devices flag")
+        if not devices and not all_dev:
+            raise ApiError(400, "Validating request body: Invalid deployments "
+                           "definition: provide list of devices or set "
+                           "all_devices flag")
         if all_dev:
             devices = [d["id"] for d in st.devices if d["status"] == "accepted"]
         if len(set(devices)) != len(devices):
             raise ApiError(400, "Validating request body: devices: contains "
                            "duplicates.")
         if st.strict_artifacts and st.find_artifact(art) is None:
-            raise ApiError(422, "no artifact for the deployment")
-        want = set(devices)
+            raise ApiError(422, "No artifact for the deployment")
+        # Mender keeps a unique index on a checksum of the whole request
+        # among unfinished deployments: same name, artifact, device list (in
+        # the same order), all_devices and force_installation.
+        ctor = json.dumps([name, art, None if all_dev else devices, all_dev,
+                           bool(body.get("force_installation"))])
         for dep in st.deployments:
             if (dep["status"] != "finished" and dep["type"] == "software" and
-                    dep["name"] == name and dep["artifact_name"] == art and
-                    set(dep["devices"]) == want):
+                    dep["constructor"] == ctor):
                 raise ApiError(409, "Invalid deployment definition: there is "
                                "already an active deployment with the same "
                                "parameters")
         dep = st.new_deployment(name, art, devices,
                                 force=bool(body.get("force_installation")),
                                 all_devices=all_dev)
+        dep["constructor"] = ctor
         return Reply(201, None, {
             "Location": "%s/v1/deployments/deployments/%s" % (MGMT, dep["id"])})
 

@@ -247,9 +247,15 @@ class TestDeployments(DoubleTest):
         self.assertEqual(st, 201)
         self.assertRegex(h["location"],
                          r"^/api/management/v1/deployments/deployments/[0-9a-f-]{36}$")
-        st, _, b = self.d.deploy("prod@abc os-2", "os-2", [self.D1, self.D0])
+        st, _, b = self.d.deploy("prod@abc os-2", "os-2", [self.D0, self.D1])
         self.assertEqual(st, 409)
-        self.assertIn("same parameters", b["error"])
+        self.assertEqual(b["error"], "Invalid deployment definition: there "
+                         "is already an active deployment with the same "
+                         "parameters")
+        # Mender compares a checksum of the request: another order differs.
+        self.assertEqual(self.d.deploy("prod@abc os-2", "os-2",
+                                       [self.D1, self.D0])[0], 201)
+        self.d.ctl("POST", "progress", {"devices": [self.D1]})
         # Other devices, same name and artifact: a different deployment.
         self.assertEqual(self.d.deploy("prod@abc os-2", "os-2", [self.D2])[0],
                          201)
