@@ -25,11 +25,15 @@ TYPES = ["raspberrypi3", "raspberrypi4", "imx8mm-iot-gate"]
 
 
 class Double:
-    def __init__(self, seed, token_file_token=None):
+    def __init__(self, seed, token_file_token=None, yaml_text=None):
         self.dir = tempfile.mkdtemp(prefix="fg-double-test.")
-        seed_path = os.path.join(self.dir, "seed.json")
+        seed_path = os.path.join(self.dir, "seed.yaml" if yaml_text
+                                 else "seed.json")
         with open(seed_path, "w") as f:
-            json.dump(seed, f)
+            if yaml_text:
+                f.write(yaml_text)
+            else:
+                json.dump(seed, f)
         args = [sys.executable, DOUBLE, "--seed", seed_path,
                 "--port-file", os.path.join(self.dir, "port")]
         if token_file_token is not None:
@@ -503,6 +507,38 @@ class TestFaults(DoubleTest):
         self.assertEqual(self.d.ctl("GET", "state")[0], 200)
 
 
+class TestSeedingControl(unittest.TestCase):
+    def test_yaml_seed_and_added_devices_and_artifacts(self):
+        try:
+            import yaml  # noqa: F401
+        except ImportError:
+            self.skipTest("PyYAML not installed")
+        d = Double(None, yaml_text=(
+            "token: %s\ndevices:\n"
+            "  - id: 11111111-2222-4333-8444-555555555555\n"
+            "    device_type: raspberrypi4\n"
+            "    artifact_name: os-yaml\n"
+            "    tags: {subscribed_branch: canary}\n" % TOKEN))
+        try:
+            st, h, b = d.search({})
+            self.assertEqual((st, h["x-total-count"]), (200, "1"))
+            self.assertEqual(attr(b[0], "tags", "subscribed_branch"), "canary")
+            self.assertEqual(d.ctl("POST", "devices", dev(7))[0], 204)
+            self.assertEqual(d.ctl("POST", "devices", dev(7))[0], 400)
+            self.assertEqual(d.search({})[1]["x-total-count"], "2")
+            # Adding an artifact switches to strict artifact checking.
+            self.assertEqual(d.deploy("n", "os-unknown", [dev(7)["id"]])[0],
+                             201)
+            self.assertEqual(d.ctl("POST", "artifacts",
+                                   {"name": "os-new",
+                                    "device_types": ["raspberrypi4"]})[0], 204)
+            self.assertEqual(d.deploy("n2", "os-unknown2",
+                                      [dev(7)["id"]])[0], 422)
+            self.assertEqual(d.deploy("n", "os-new", [dev(7)["id"]])[0], 201)
+        finally:
+            d.stop()
+
+
 class TestScale(unittest.TestCase):
     def test_100k_devices_paged_search(self):
         t0 = time.monotonic()
@@ -571,7 +607,8 @@ def main():
     loader = unittest.TestLoader()
     suite = unittest.TestSuite()
     for cls in (TestAuth, TestTokenFile, TestSearch, TestDeployments,
-                TestStrictArtifacts, TestFaults, TestScale):
+                TestStrictArtifacts, TestFaults, TestSeedingControl,
+                TestScale):
         suite.addTests(loader.loadTestsFromTestCase(cls))
     print("1..%d" % suite.countTestCases())
     sys.stdout.flush()
