@@ -11,6 +11,7 @@
 #   md_ctl METHOD PATH [BODY]   call the double's /_double/ control API
 #
 # Every wait is bounded; every process started here is killed on exit by pid.
+# shellcheck disable=SC2034 # MD_* variables are used by the sourcing test.
 
 MD_PIDS=""
 

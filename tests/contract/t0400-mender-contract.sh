@@ -5,8 +5,11 @@
 # (a violation is answered with 422 by Prism itself) and the double's
 # response (a violation is reported in an sl-violations header and logged).
 # Any violation, on either side, fails the test.
+# Single quotes keep JSON and sh -c scripts literal on purpose.
+# shellcheck disable=SC2016
 set -u
 here=$(cd "$(dirname "$0")" && pwd)
+# shellcheck source=tests/contract/lib.sh
 . "$here/lib.sh"
 
 PLAN=48
