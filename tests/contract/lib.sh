@@ -9,6 +9,7 @@
 #   md_start_prism              prism proxy --errors in front of the double,
 #                               sets $MD_PRISM_URL, log in $MD_TMP/prism.log
 #   md_ctl METHOD PATH [BODY]   call the double's /_double/ control API
+#   md_prism_sync AUTHFILE      wait until prism has logged all earlier traffic
 #
 # Every wait is bounded; every process started here is killed on exit by pid.
 # shellcheck disable=SC2034 # MD_* variables are used by the sourcing test.
@@ -134,4 +135,22 @@ md_ctl() {
 	else
 		curl -sS --max-time 20 -X "$1" "$MD_URL$2"
 	fi
+}
+
+# md_prism_sync AUTH-HEADER-FILE: prism logs asynchronously; send a marker
+# request (a spec-valid 404) and wait, bounded, until its answer is logged,
+# so every earlier line is in $MD_TMP/prism.log.
+md_prism_sync() {
+	md_sync_n=$(( ${md_sync_n:-0} + 1 ))
+	mark="fg-sync-$md_sync_n-$$"
+	curl -sS --max-time 30 -o /dev/null -H "@$1" \
+		"$MD_PRISM_URL/api/management/v1/deployments/deployments/$mark" || return 1
+	i=0
+	while ! grep "$mark" "$MD_TMP/prism.log" | grep -q 'has returned 404'; do
+		[ $i -ge 200 ] && return 1
+		sleep 0.05
+		i=$((i + 1))
+	done
+	# The answer line precedes prism's validation lines for that request.
+	sleep 0.2
 }

@@ -159,6 +159,7 @@ req "finished deployments (v2)" 200 GET "$B/v2/deployments/deployments?status=fi
 # "Request terminated with error"; a status the spec lacks is a logged
 # warning only.
 VPAT='Violation|Request terminated with error'
+md_prism_sync "$MD_TMP/auth.hdr" || echo "# prism log did not catch up"
 check "prism logged no violation for the traffic so far" \
 	test "$(grep -Ec "$VPAT" "$MD_TMP/prism.log")" = 0
 grep -E "$VPAT" "$MD_TMP/prism.log" | sed 's/^/#   /'
@@ -181,6 +182,7 @@ check "prism flags a request the spec does not allow (negative control)" \
 		"$MD_PRISM_URL$B/v1/deployments/deployments?per_page=9999")" = 422
 
 # Everything the client sent reached the double unchanged.
+md_prism_sync "$MD_TMP/auth.hdr" || echo "# prism log did not catch up"
 check "prism logged the negative controls' response violations" \
 	test "$(grep -Ec "$VPAT" "$MD_TMP/prism.log")" -ge 3
 check "the double saw the deployment request body" \
