@@ -71,7 +71,8 @@ Mender API served (all under /api/management, Bearer auth, errors as
 
 Control API (never used by the client; no auth):
     GET  /_double/requests[?match=REGEX]  JSON list of {method, path, query,
-         body, status, fault}; match filters on "METHOD PATH"
+         body, status, fault} of the Mender calls (status 0: dropped; body is
+         the parsed JSON, else text); match filters on "METHOD PATH"
     POST /_double/reset-requests
     POST /_double/faults  {"match": REGEX on "METHOD PATH", "count": N,
          "status": 500|429|..., "retry_after": S, "delay": S, "drop": bool,
