@@ -251,7 +251,7 @@ static const struct fg_mender_device *find_device(const struct fg_mender_devices
 	return NULL;
 }
 
-static void test_search_pages(struct fg_mender *m)
+static void test_search_pages(struct fg_mender *m, struct fg_mender_devices *out)
 {
 	struct fg_mender_devices d = FG_MENDER_DEVICES_INIT;
 	struct fg_error err = FG_ERROR_INIT;
@@ -273,7 +273,7 @@ static void test_search_pages(struct fg_mender *m)
 	ok(k && !strcmp(k->os, "os-1.0") && !strcmp(k->branch, "canary") &&
 	   k->name && !strcmp(k->name, "kiosk-1"),
 	   "the seeded device reads back with OS, branch and name");
-	fg_mender_devices_release(&d);
+	*out = d;
 }
 
 static void test_deployments(struct fg_mender *m)
@@ -412,6 +412,71 @@ static void test_faults(struct fg_mender *m)
 	ctl_do("POST", "/_double/faults/clear", NULL);
 }
 
+struct got_config {
+	int ok, failed;
+};
+
+static int count_config(void *ctx, size_t index, int rc, json_t *configured,
+			json_t *reported, const struct fg_error *err)
+{
+	struct got_config *g = ctx;
+
+	if (rc == 0 && json_is_object(configured) && json_is_object(reported))
+		g->ok++;
+	else
+		g->failed++;
+	return 0;
+}
+
+static void test_batches(struct fg_mender *m, const struct fg_mender_devices *d)
+{
+	const char *ids[100];
+	struct got_config g = { 0, 0 };
+	struct fg_error err = FG_ERROR_INIT;
+	double t0, t;
+	size_t i;
+	int rc;
+
+	for (i = 0; i < 100 && i < d->count; i++)
+		ids[i] = d->items[i].id;
+	reset_requests();
+	rc = fg_mender_abort_devices(m, ids, i, &err);
+	diag("abort batch", &err);
+	ok(rc == 0 && count_requests("DELETE", "/deployments/devices/") == 100,
+	   "a batch aborts 100 devices, one call each");
+
+	/* 8 answers of 0.3 s with 4 in flight take two rounds */
+	fault("{\"match\": \"^GET .*/deviceconfig/\", \"count\": 2, \"status\": 502}");
+	fault("{\"match\": \"^GET .*/deviceconfig/\", \"count\": 8, \"delay\": 0.3}");
+	reset_requests();
+	t0 = now_s();
+	rc = fg_mender_config_get_many(m, ids, 8, count_config, &g, &err);
+	t = now_s() - t0;
+	ok(rc == 0 && g.ok == 8 && g.failed == 0 && t >= 0.55 && t < 1.5 &&
+	   count_requests("GET", "/deviceconfig/") == 10,
+	   "a config batch runs 4 in flight and retries within it (%.2f s)", t);
+	ctl_do("POST", "/_double/faults/clear", NULL);
+}
+
+static void test_size_cap(void)
+{
+	struct fg_http_opts o = FG_HTTP_OPTS_INIT;
+	struct fg_http_client *c = NULL;
+	struct fg_http_request req = { "GET", "/_double/state", NULL, 0, NULL, NULL };
+	struct fg_http_response resp = FG_HTTP_RESPONSE_INIT;
+	struct fg_error err = FG_ERROR_INIT;
+	int rc = -1;
+
+	o.base_url = url;
+	o.max_body = 4096;
+	if (fg_http_client_new(&c, &o, &err) == 0)
+		rc = fg_http_do(c, &req, &resp, &err);
+	ok(rc == FG_ELIMIT && resp.attempts == 1 && strstr(err.message, "larger than 4096"),
+	   "a response past the size cap is aborted, not retried: %s", err.message);
+	fg_http_response_release(&resp);
+	fg_http_client_free(c);
+}
+
 static void test_wrong_credentials(void)
 {
 	struct fg_mender_devices d = FG_MENDER_DEVICES_INIT;
@@ -473,6 +538,7 @@ int main(void)
 	char *script = getenv("FG_MENDER_DOUBLE") ? fg_strdup(getenv("FG_MENDER_DOUBLE"))
 		: fg_asprintf("%s/tests/mender/mender_double.py", src ? src : ".");
 	struct fg_error err = FG_ERROR_INIT;
+	struct fg_mender_devices devices = FG_MENDER_DEVICES_INIT;
 	struct fg_mender *m;
 
 	if (access(script, R_OK) != 0) {
@@ -488,18 +554,21 @@ int main(void)
 		return 1;
 	}
 	free(script);
-	printf("1..23\n");
+	printf("1..26\n");
 	m = open_with("token", NULL, NULL, &err);
 	diag("open", &err);
 	ok(m != NULL, "open with a token file");
 	if (!m)
 		return 1;
-	test_search_pages(m);
+	test_search_pages(m, &devices);
 	test_deployments(m);
 	test_create_retried_after_lost_answer(m);
 	test_deviceconfig(m);
 	test_faults(m);
+	test_batches(m, &devices);
+	fg_mender_devices_release(&devices);
 	fg_mender_close(m);
+	test_size_cap();
 	test_wrong_credentials();
 	test_login();
 	return 0; /* the TAP driver counts the failures */

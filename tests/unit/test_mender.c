@@ -11,6 +11,8 @@
 
 #include "mender.h"
 
+/* a literal and its length */
+#define S(lit) lit, strlen(lit)
 #define PARSE_DEVICES(s, out, err) fg_mender_parse_devices(s, strlen(s), out, err)
 
 static const char *page =
@@ -118,20 +120,20 @@ static void test_parse_deployments(void **state)
 	assert_string_equal(l.items[0].artifact_name, "os-2");
 	assert_string_equal(l.items[0].status, "inprogress");
 	assert_int_equal(l.items[0].device_count, 3);
-	assert_int_equal(fg_mender_parse_deployments("[{\"id\":\"x\"}]", 12, &l, &err), FG_EINVALID);
+	assert_int_equal(fg_mender_parse_deployments(S("[{\"id\":\"x\"}]"), &l, &err), FG_EINVALID);
 	assert_non_null(strstr(err.message, "'name' is missing"));
 	bad = "[{\"id\":\"x\",\"name\":\"n\",\"artifact_name\":\"a\","
 		"\"status\":\"pending\",\"device_count\":\"3\"}]";
 	assert_int_equal(fg_mender_parse_deployments(bad, strlen(bad), &l, &err), FG_EINVALID);
 	assert_non_null(strstr(err.message, "device_count"));
-	assert_int_equal(fg_mender_parse_deployments("{}", 2, &l, &err), FG_EINVALID);
+	assert_int_equal(fg_mender_parse_deployments(S("{}"), &l, &err), FG_EINVALID);
 	assert_int_equal(l.count, 1);
 	fg_mender_deployments_release(&l);
 
 	assert_int_equal(fg_mender_parse_deployment(ok + 1, strlen(ok) - 2, &one, &err), 0);
 	assert_string_equal(one.id, "d1");
 	fg_mender_deployment_release(&one);
-	assert_int_equal(fg_mender_parse_deployment("[]", 2, &one, &err), FG_EINVALID);
+	assert_int_equal(fg_mender_parse_deployment(S("[]"), &one, &err), FG_EINVALID);
 	assert_null(one.id);
 }
 
@@ -146,17 +148,17 @@ static void test_parse_config(void **state)
 	assert_int_equal(json_object_size(r), 0);
 	json_decref(c);
 	json_decref(r);
-	assert_int_equal(fg_mender_parse_config("{}", 2, &c, &r, &err), 0);
+	assert_int_equal(fg_mender_parse_config(S("{}"), &c, &r, &err), 0);
 	assert_true(json_is_object(c) && json_is_object(r));
 	json_decref(c);
 	json_decref(r);
-	assert_int_equal(fg_mender_parse_config("{\"configured\":{\"n\":1}}", 23, &c, &r, &err), FG_EINVALID);
+	assert_int_equal(fg_mender_parse_config(S("{\"configured\":{\"n\":1}}"), &c, &r, &err), FG_EINVALID);
 	assert_non_null(strstr(err.message, "value of 'n' is not a string"));
 	assert_null(c);
 	assert_null(r);
-	assert_int_equal(fg_mender_parse_config("{\"reported\":[]}", 15, &c, &r, &err), FG_EINVALID);
+	assert_int_equal(fg_mender_parse_config(S("{\"reported\":[]}"), &c, &r, &err), FG_EINVALID);
 	assert_null(c);
-	assert_int_equal(fg_mender_parse_config("nope", 4, &c, &r, &err), FG_EINVALID);
+	assert_int_equal(fg_mender_parse_config(S("nope"), &c, &r, &err), FG_EINVALID);
 	assert_non_null(strstr(err.message, "malformed JSON in device configuration"));
 }
 
@@ -172,16 +174,16 @@ static void test_parse_stats_and_deploy(void **state)
 	assert_int_equal(s.pending, 1);
 	assert_int_equal(s.already_installed, 2);
 	assert_int_equal(s.installing, 0);
-	assert_int_equal(fg_mender_parse_stats("{\"success\":-1}", 14, &s, &err), FG_EINVALID);
-	assert_int_equal(fg_mender_parse_stats("{\"success\":1.5}", 15, &s, &err), FG_EINVALID);
-	assert_int_equal(fg_mender_parse_stats("[]", 2, &s, &err), FG_EINVALID);
+	assert_int_equal(fg_mender_parse_stats(S("{\"success\":-1}"), &s, &err), FG_EINVALID);
+	assert_int_equal(fg_mender_parse_stats(S("{\"success\":1.5}"), &s, &err), FG_EINVALID);
+	assert_int_equal(fg_mender_parse_stats(S("[]"), &s, &err), FG_EINVALID);
 
-	assert_int_equal(fg_mender_parse_config_deploy("{\"deployment_id\":\"x1\"}", 22, &id, &err), 0);
+	assert_int_equal(fg_mender_parse_config_deploy(S("{\"deployment_id\":\"x1\"}"), &id, &err), 0);
 	assert_string_equal(id, "x1");
 	free(id);
-	assert_int_equal(fg_mender_parse_config_deploy("{}", 2, &id, &err), 0);
+	assert_int_equal(fg_mender_parse_config_deploy(S("{}"), &id, &err), 0);
 	assert_null(id);
-	assert_int_equal(fg_mender_parse_config_deploy("{\"deployment_id\":1}", 19, &id, &err), FG_EINVALID);
+	assert_int_equal(fg_mender_parse_config_deploy(S("{\"deployment_id\":1}"), &id, &err), FG_EINVALID);
 	assert_null(id);
 }
 
