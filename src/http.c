@@ -243,7 +243,10 @@ int fg_http_client_new(struct fg_http_client **out,
 	c->json_headers = curl_slist_append(NULL, "Content-Type: application/json");
 	if (c->json_headers)
 		c->json_headers = curl_slist_append(c->json_headers, "Expect:");
+	/* a bodiless POST must not claim a form body (curl's default) */
 	c->plain_headers = curl_slist_append(NULL, "Expect:");
+	if (c->plain_headers)
+		c->plain_headers = curl_slist_append(c->plain_headers, "Content-Type:");
 	if (!c->base_url || (opts->ca_file && !c->ca_file) || !c->multi ||
 	    !c->json_headers || !c->plain_headers) {
 		fg_http_client_free(c);

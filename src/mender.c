@@ -460,12 +460,22 @@ out:
 	return rc;
 }
 
+/* Only the attributes we read: at 100,000 devices the full inventory would
+ * be most of the memory and transfer. */
 static char *search_body(int page)
 {
-	json_t *q = json_pack("{s:i, s:i, s:[{s:s, s:s, s:s, s:s}]}",
+	json_t *q = json_pack("{s:i, s:i, s:[{s:s, s:s, s:s, s:s}],"
+		" s:[{s:s,s:s}, {s:s,s:s}, {s:s,s:s}, {s:s,s:s}, {s:s,s:s}, {s:s,s:s}]}",
 		"page", page, "per_page", FG_MENDER_PAGE_SIZE,
 		"filters", "scope", "identity", "attribute", "status",
-		"type", "$eq", "value", "accepted");
+		"type", "$eq", "value", "accepted",
+		"attributes",
+		"scope", "inventory", "attribute", "device_type",
+		"scope", "inventory", "attribute", "rootfs-image.version",
+		"scope", "inventory", "attribute", "artifact_name",
+		"scope", "inventory", "attribute", "name",
+		"scope", "tags", "attribute", "subscribed_branch",
+		"scope", "tags", "attribute", "name");
 	char *s = q ? json_dumps(q, JSON_COMPACT) : NULL;
 
 	json_decref(q);
