@@ -5,6 +5,11 @@
  * Starts the double on a free port (--port-file), seeds it with 1,200
  * generated devices plus one known device, runs each scenario, and stops
  * it. $FG_MENDER_DOUBLE overrides the double's path.
+ *
+ * When Stoplight Prism is installed ($FG_PRISM, or npm ci --prefix
+ * tests/contract), a last pass sends every kind of request through
+ * `prism proxy --errors` and fails on any violation of Mender's spec
+ * ($FG_MENDER_SPEC, or shared/mender-api/openapi.yaml beside the tree).
  */
 #include <errno.h>
 #include <signal.h>
@@ -31,7 +36,7 @@
 
 static char dir[64];
 static char url[64];
-static pid_t double_pid = -1;
+static pid_t double_pid = -1, prism_pid = -1;
 static int tests_run, tests_failed;
 static struct fg_http_client *ctl_client;
 
@@ -82,13 +87,18 @@ static void write_file(const char *name, const char *content, mode_t mode)
 }
 
 static const char *const files[] = { "seed.json", "port", "log", "token",
-	"wrong-token", "user", "password", "bad-password", NULL };
+	"wrong-token", "user", "password", "bad-password", "prism.log", NULL };
 
 static void cleanup(void)
 {
 	char *p;
 	int i;
 
+	if (prism_pid > 0) {
+		kill(prism_pid, SIGTERM);
+		waitpid(prism_pid, NULL, 0);
+		prism_pid = -1;
+	}
 	if (double_pid > 0) {
 		kill(double_pid, SIGTERM);
 		waitpid(double_pid, NULL, 0);
@@ -149,6 +159,9 @@ static int start_double(const char *script)
 
 	double_pid = fork();
 	if (double_pid == 0) {
+		/* its tracebacks for connections we cut on purpose are noise */
+		if (!freopen("/dev/null", "w", stderr))
+			_exit(127);
 		execlp("python3", "python3", script, "--seed", seed,
 		       "--port-file", port, "--log", log, (char *)NULL);
 		_exit(127);
@@ -217,15 +230,16 @@ static void reset_requests(void)
 
 /* --- scenarios --- */
 
-static struct fg_mender *open_with(const char *token, const char *user,
-				   const char *pass, struct fg_error *err)
+static struct fg_mender *open_at(const char *base, const char *token,
+				 const char *user, const char *pass,
+				 struct fg_error *err)
 {
 	struct fg_mender_opts o = FG_MENDER_OPTS_INIT;
 	struct fg_mender *m = NULL;
 	char *t = token ? path_in_dir(token) : NULL, *u = user ? path_in_dir(user) : NULL,
 	     *p = pass ? path_in_dir(pass) : NULL;
 
-	o.url = url;
+	o.url = base;
 	o.token_file = t;
 	o.username_file = u;
 	o.password_file = p;
@@ -238,6 +252,12 @@ static struct fg_mender *open_with(const char *token, const char *user,
 	free(u);
 	free(p);
 	return m;
+}
+
+static struct fg_mender *open_with(const char *token, const char *user,
+				   const char *pass, struct fg_error *err)
+{
+	return open_at(url, token, user, pass, err);
 }
 
 static const struct fg_mender_device *find_device(const struct fg_mender_devices *d,
@@ -515,6 +535,146 @@ static void test_login(void)
 	fg_mender_close(m);
 }
 
+/* --- the contract pass through Prism --- */
+
+#define CONTRACT_TESTS 3
+
+static char *find_first(const char *const *cands, int mode)
+{
+	int i;
+
+	for (i = 0; cands[i]; i++)
+		if (cands[i][0] && access(cands[i], mode) == 0)
+			return fg_strdup(cands[i]);
+	return NULL;
+}
+
+/* The port Prism logs once it listens, or 0. */
+static int prism_port(void)
+{
+	char *p = path_in_dir("prism.log"), line[512];
+	const char *key = "Prism is listening on http://127.0.0.1:", *at;
+	FILE *f = fopen(p, "r");
+	int port = 0;
+
+	free(p);
+	while (f && !port && fgets(line, sizeof(line), f))
+		if ((at = strstr(line, key)))
+			port = (int)strtol(at + strlen(key), NULL, 10);
+	if (f)
+		fclose(f);
+	return port;
+}
+
+static int start_prism(const char *prism, const char *spec, char *purl, size_t len)
+{
+	char *log = path_in_dir("prism.log");
+	int i, port = 0;
+
+	prism_pid = fork();
+	if (prism_pid == 0) {
+		if (!freopen(log, "w", stdout) || dup2(fileno(stdout), 2) < 0)
+			_exit(127);
+		execl(prism, prism, "proxy", "--errors", "--host", "127.0.0.1",
+		      "--port", "0", spec, url, (char *)NULL);
+		_exit(127);
+	}
+	free(log);
+	for (i = 0; prism_pid > 0 && i < 1200 && !(port = prism_port()); i++)
+		usleep(100000);
+	snprintf(purl, len, "http://127.0.0.1:%d", port);
+	return port ? 0 : -1;
+}
+
+static int prism_violations(void)
+{
+	char *p = path_in_dir("prism.log"), line[2048];
+	FILE *f = fopen(p, "r");
+	int n = 0;
+
+	free(p);
+	while (f && fgets(line, sizeof(line), f))
+		if (strstr(line, "Violation") || strstr(line, "Request terminated with error")) {
+			printf("#   %s", line);
+			n++;
+		}
+	if (f)
+		fclose(f);
+	return f ? n : -1;
+}
+
+/* Every call the client makes, once, through Prism. */
+static int contract_calls(const char *purl, struct fg_error *err)
+{
+	const char *ids[] = { KNOWN };
+	struct fg_mender_devices d = FG_MENDER_DEVICES_INIT;
+	struct fg_mender_deployments l = FG_MENDER_DEPLOYMENTS_INIT;
+	struct fg_mender_deployment dep = { 0 };
+	struct fg_mender_stats st;
+	json_t *conf = json_pack("{s:s}", "tz", "UTC"), *c = NULL, *r = NULL;
+	struct fg_mender *m = open_at(purl, "token", NULL, NULL, err);
+	char *id = NULL;
+	int rc = m ? 0 : -1;
+
+	if (rc == 0 && (rc = fg_mender_search_devices(m, &d, err)) == 0 &&
+	    (rc = fg_mender_create_deployment(m, "contract os-9", "os-9", ids, 1, &id, err)) == 0 &&
+	    (rc = fg_mender_create_deployment(m, "contract os-9", "os-9", ids, 1, NULL, err)) == FG_MENDER_EXISTS &&
+	    (rc = fg_mender_list_active_deployments(m, &l, err)) == 0 &&
+	    (rc = fg_mender_get_deployment(m, id, &dep, err)) == 0 &&
+	    (rc = fg_mender_deployment_stats(m, id, &st, err)) == 0 &&
+	    (rc = fg_mender_abort_device(m, KNOWN, err)) == 0 &&
+	    (rc = fg_mender_config_put(m, KNOWN, conf, err)) == 0 &&
+	    (rc = fg_mender_config_deploy(m, KNOWN, NULL, err)) == 0)
+		rc = fg_mender_config_get(m, KNOWN, &c, &r, err);
+	fg_mender_close(m);
+	if (rc == 0) {
+		m = open_at(purl, NULL, "user", "password", err);
+		rc = m ? 0 : -1;
+		fg_mender_close(m);
+	}
+	fg_mender_devices_release(&d);
+	fg_mender_deployments_release(&l);
+	fg_mender_deployment_release(&dep);
+	json_decref(conf);
+	json_decref(c);
+	json_decref(r);
+	free(id);
+	return rc;
+}
+
+static void test_contract(const char *src)
+{
+	char *cand_prism[3], *cand_spec[4], *prism, *spec, purl[64];
+	struct fg_error err = FG_ERROR_INIT;
+	int i, rc;
+
+	cand_prism[0] = fg_strdup(getenv("FG_PRISM") ? getenv("FG_PRISM") : "");
+	cand_prism[1] = fg_asprintf("%s/tests/contract/node_modules/.bin/prism", src);
+	cand_prism[2] = NULL;
+	cand_spec[0] = fg_strdup(getenv("FG_MENDER_SPEC") ? getenv("FG_MENDER_SPEC") : "");
+	cand_spec[1] = fg_asprintf("%s/../shared/mender-api/openapi.yaml", src);
+	cand_spec[2] = fg_asprintf("%s/../../shared/mender-api/openapi.yaml", src);
+	cand_spec[3] = NULL;
+	prism = find_first((const char *const *)cand_prism, X_OK);
+	spec = find_first((const char *const *)cand_spec, R_OK);
+	for (i = 0; i < 3; i++)
+		free(cand_prism[i]);
+	for (i = 0; i < 4; i++)
+		free(cand_spec[i]);
+	if (!prism || !spec) {
+		for (i = 0; i < CONTRACT_TESTS; i++)
+			ok(1, "contract # SKIP %s not found", prism ? "Mender spec" : "prism");
+	} else {
+		ok(start_prism(prism, spec, purl, sizeof(purl)) == 0, "prism proxy starts");
+		rc = contract_calls(purl, &err);
+		diag("through prism", &err);
+		ok(rc == 0, "every client call succeeds through prism --errors");
+		ok(prism_violations() == 0, "prism saw no violation of Mender's spec");
+	}
+	free(prism);
+	free(spec);
+}
+
 static int setup(const char *script)
 {
 	struct fg_http_opts o = FG_HTTP_OPTS_INIT;
@@ -554,7 +714,7 @@ int main(void)
 		return 1;
 	}
 	free(script);
-	printf("1..26\n");
+	printf("1..%d\n", 26 + CONTRACT_TESTS);
 	m = open_with("token", NULL, NULL, &err);
 	diag("open", &err);
 	ok(m != NULL, "open with a token file");
@@ -571,5 +731,6 @@ int main(void)
 	test_size_cap();
 	test_wrong_credentials();
 	test_login();
+	test_contract(src ? src : ".");
 	return 0; /* the TAP driver counts the failures */
 }
