@@ -449,9 +449,9 @@ static int finish_result(struct fg_http_client *c, struct xfer *x,
 			"%s %s: response larger than %zu bytes, aborted",
 			m, p, c->opts.max_body);
 	else if (cc != CURLE_OK)
-		rc = fg_error_set(err, FG_ENET, "%s %s: %s (after %d attempts)", m, p,
+		rc = fg_error_set(err, FG_ENET, "%s %s: %s%s", m, p,
 			x->errbuf[0] ? x->errbuf : curl_easy_strerror(cc),
-			x->resp.attempts);
+			x->resp.attempts > 1 ? " (after retries)" : "");
 	else {
 		fg_http_error_message(x->resp.body.ptr, x->resp.body.len,
 				      menderr, sizeof(menderr));

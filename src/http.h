@@ -84,7 +84,8 @@ void fg_http_client_free(struct fg_http_client *c);
 int fg_http_set_token(struct fg_http_client *c, const char *token,
 		      struct fg_error *err);
 
-/* One call with retries. resp is filled also on failure (status, body). */
+/* One call with retries. resp (initialised with FG_HTTP_RESPONSE_INIT,
+ * released by the caller) is filled also on failure (status, body). */
 int fg_http_do(struct fg_http_client *c, const struct fg_http_request *req,
 	       struct fg_http_response *resp, struct fg_error *err);
 
