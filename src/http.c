@@ -361,6 +361,17 @@ static void set_auth(struct fg_http_client *c, CURL *e,
 	}
 }
 
+static void set_protocols(CURL *e)
+{
+#if LIBCURL_VERSION_NUM >= 0x075500 /* 7.85: the bitmask options are deprecated */
+	curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https");
+	curl_easy_setopt(e, CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
+#else
+	curl_easy_setopt(e, CURLOPT_PROTOCOLS, (long)(CURLPROTO_HTTP | CURLPROTO_HTTPS));
+	curl_easy_setopt(e, CURLOPT_REDIR_PROTOCOLS, (long)(CURLPROTO_HTTP | CURLPROTO_HTTPS));
+#endif
+}
+
 static void setup_easy(struct fg_http_client *c, struct xfer *x)
 {
 	CURL *e = x->easy;
@@ -369,8 +380,7 @@ static void setup_easy(struct fg_http_client *c, struct xfer *x)
 	curl_easy_reset(e);
 	curl_easy_setopt(e, CURLOPT_URL, x->url);
 	curl_easy_setopt(e, CURLOPT_PRIVATE, x);
-	curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https");
-	curl_easy_setopt(e, CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
+	set_protocols(e);
 	/* no redirects: the Authorization header must never reach another
 	 * host, and Mender's API does not redirect */
 	curl_easy_setopt(e, CURLOPT_FOLLOWLOCATION, 0L);
