@@ -976,24 +976,36 @@ int fg_mender_abort_device(struct fg_mender *m, const char *device_id,
 
 /* --- deviceconfig --- */
 
+/* Mender's ManagementAPIConfiguration: an object of string values. */
+static int check_config(json_t *v, const char *what, struct fg_error *err)
+{
+	const char *k;
+	json_t *val;
+
+	if (!json_is_object(v))
+		return fg_error_set(err, FG_EINVALID, "%s is not an object", what);
+	json_object_foreach(v, k, val)
+		if (!json_is_string(val))
+			return fg_error_set(err, FG_EINVALID,
+				"%s: value of '%s' is not a string", what, k);
+	return 0;
+}
+
 static int config_map(json_t *root, const char *key, json_t **out,
 		      struct fg_error *err)
 {
-	json_t *v = json_object_get(root, key), *val;
-	const char *k;
+	json_t *v = json_object_get(root, key);
+	char what[64];
+	int rc;
 
 	*out = NULL;
 	if (!v || json_is_null(v)) {
 		*out = json_object();
 		return *out ? 0 : fg_error_oom(err);
 	}
-	if (!json_is_object(v))
-		return fg_error_set(err, FG_EINVALID,
-			"device configuration: '%s' is not an object", key);
-	json_object_foreach(v, k, val)
-		if (!json_is_string(val))
-			return fg_error_set(err, FG_EINVALID,
-				"device configuration: '%s' value of '%s' is not a string", key, k);
+	snprintf(what, sizeof(what), "device configuration '%s'", key);
+	if ((rc = check_config(v, what, err)) < 0)
+		return rc;
 	*out = json_incref(v);
 	return 0;
 }
@@ -1095,20 +1107,6 @@ int fg_mender_config_get(struct fg_mender *m, const char *device_id,
 	return rc;
 }
 
-static int check_config(json_t *config, struct fg_error *err)
-{
-	const char *k;
-	json_t *v;
-
-	if (!json_is_object(config))
-		return fg_error_set(err, FG_EINVALID, "a device configuration must be an object");
-	json_object_foreach(config, k, v)
-		if (!json_is_string(v))
-			return fg_error_set(err, FG_EINVALID,
-				"configuration value of '%s' is not a string", k);
-	return 0;
-}
-
 int fg_mender_config_put(struct fg_mender *m, const char *device_id,
 			 json_t *config, struct fg_error *err)
 {
@@ -1116,7 +1114,8 @@ int fg_mender_config_put(struct fg_mender *m, const char *device_id,
 	char *path = NULL, *body = NULL;
 	int rc;
 
-	if ((rc = check_id(device_id, err)) < 0 || (rc = check_config(config, err)) < 0)
+	if ((rc = check_id(device_id, err)) < 0 ||
+	    (rc = check_config(config, "device configuration", err)) < 0)
 		return rc;
 	path = fg_asprintf(P_CONFIG "%s", device_id);
 	body = json_dumps(config, JSON_COMPACT);
