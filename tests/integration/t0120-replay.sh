@@ -4,12 +4,12 @@
 # merged straight into main, main promoted to canary with merge --no-ff and
 # canary to production (fast-forward first, merges later), by several
 # pushers. Every push must be accepted; the final refs are checked.
-# FG_REPLAY_CYCLES sets the number of cycles (default 24; 8 under valgrind,
+# FG_REPLAY_CYCLES sets the number of cycles (default 16; 6 under valgrind,
 # where every hook run costs about a second).
 . "${FG_SRCDIR:-$(cd "$(dirname "$0")/../.." && pwd)}/tests/integration/lib.sh"
 fg_require_build
 
-if [ -n "$FG_VALGRIND" ]; then cycles=${FG_REPLAY_CYCLES:-8}; else cycles=${FG_REPLAY_CYCLES:-24}; fi
+if [ -n "$FG_VALGRIND" ]; then cycles=${FG_REPLAY_CYCLES:-6}; else cycles=${FG_REPLAY_CYCLES:-16}; fi
 pol=$FG_TMP/policy.yaml
 fg_policy_default "$pol"
 srv=$(fg_bare fleet) && [ -d "$srv" ] || fg_bail "no bare repository"
