@@ -245,7 +245,8 @@ fg_rev() {
 # is in $FG_OUT (file), the exit status in $FG_RC.
 # fg_push_env "VAR=value ..." WORK ARGS...: the same with extra environment
 # for the git process (over file:// the hook inherits it, as it would
-# inherit a forge's).
+# inherit a forge's). The assignments are split on blanks: no spaces in
+# values.
 FG_OUT=$FG_TMP/push.out
 fg_push() {
 	fg_push_env "" "$@"
