@@ -132,8 +132,10 @@ echo "bench: $runs runs" >&2
 sample "$tmp/base.txt" truerun
 sample "$tmp/hook.txt" hookrun
 
+# shellcheck disable=SC2046 # two numbers, split on purpose
 set -- $(stats "$tmp/hook.txt")
 hook_median=$1 hook_max=$2
+# shellcheck disable=SC2046 # two numbers, split on purpose
 set -- $(stats "$tmp/base.txt")
 base_median=$1 base_max=$2
 cpu=$(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo 2>/dev/null | head -1)

@@ -169,7 +169,7 @@ fg_install() {
 	fg_out=$FG_TMP/install.out
 	if ! $FG_VALGRIND "$FG_BUILDDIR/fleetgate" install --repo "$1" \
 		--policy "$2" ${3:+--layout "$3"} >"$fg_out" 2>&1; then
-		cat "$fg_out" | sed 's/^/# /'
+		sed 's/^/# /' "$fg_out"
 		return 1
 	fi
 	fg_valgrindify "$1"
@@ -184,8 +184,10 @@ fg_valgrindify() {
 		"$1"/custom_hooks/pre-receive.d/fleetgate \
 		"$1"/custom_hooks/post-receive.d/fleetgate; do
 		[ -f "$fg_f" ] || continue
-		sed "s|exec '|exec $FG_VALGRIND '|" "$fg_f" >"$fg_f.new" &&
-			chmod 755 "$fg_f.new" && mv "$fg_f.new" "$fg_f" || return 1
+		if ! sed "s|exec '|exec $FG_VALGRIND '|" "$fg_f" >"$fg_f.new" ||
+			! chmod 755 "$fg_f.new" || ! mv "$fg_f.new" "$fg_f"; then
+			return 1
+		fi
 	done
 }
 
@@ -210,9 +212,10 @@ fg_commit() {
 	fg_tick
 	mkdir -p "$(dirname "$1/$2")"
 	printf '%s\n' "$3" >"$1/$2"
-	git -C "$1" add -- "$2" &&
-		git -C "$1" commit -q -m "${4:-change $2}" >/dev/null ||
+	if ! git -C "$1" add -- "$2" ||
+		! git -C "$1" commit -q -m "${4:-change $2}" >/dev/null; then
 		fg_bail "commit of $2 in $1 failed"
+	fi
 }
 
 # fg_checkout WORK BRANCH [START]: switches to BRANCH, (re)set to START

@@ -8,7 +8,8 @@ fg_require_build
 
 pol=$FG_TMP/policy.yaml
 fg_policy_default "$pol"
-srv=$(fg_bare fleet) && [ -d "$srv" ] || fg_bail "no bare repository"
+srv=$(fg_bare fleet)
+[ -d "$srv" ] || fg_bail "no bare repository"
 fg_install "$srv" "$pol" || fg_bail "fleetgate install failed"
 fg_ok "install: hooks/pre-receive is executable" test -x "$srv/hooks/pre-receive"
 fg_ok "install: policy path recorded in the repository" \

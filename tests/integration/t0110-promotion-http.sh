@@ -9,14 +9,14 @@ command -v lighttpd >/dev/null 2>&1 || fg_bail "lighttpd is not installed (scrip
 
 pol=$FG_TMP/policy.yaml
 fg_policy_default "$pol"
-srv=$(fg_bare fleet) && [ -d "$srv" ] || fg_bail "no bare repository"
+srv=$(fg_bare fleet)
+[ -d "$srv" ] || fg_bail "no bare repository"
 fg_install "$srv" "$pol" || fg_bail "fleetgate install failed"
 git -C "$srv" config http.receivepack true
 users=$FG_TMP/htusers
 printf 'alice:alice-pw\nmallory:mallory-pw\ncarol:carol-pw\n' >"$users"
 chmod 600 "$users"
 fg_http_start "$FG_TMP/srv" "$users" || fg_bail "lighttpd did not start"
-base=http://127.0.0.1:$FG_HTTP_PORT/git/fleet.git
 url() { echo "http://$1:$1-pw@127.0.0.1:$FG_HTTP_PORT/git/fleet.git"; }
 # A client claiming to be someone in its own environment changes nothing:
 # over HTTP only the web server decides who pushes.

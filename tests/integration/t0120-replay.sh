@@ -6,13 +6,15 @@
 # pushers. Every push must be accepted; the final refs are checked.
 # FG_REPLAY_CYCLES sets the number of cycles (default 16; 6 under valgrind,
 # where every hook run costs about a second).
+# shellcheck disable=SC2317 # helpers below run through fg_ok
 . "${FG_SRCDIR:-$(cd "$(dirname "$0")/../.." && pwd)}/tests/integration/lib.sh"
 fg_require_build
 
 if [ -n "$FG_VALGRIND" ]; then cycles=${FG_REPLAY_CYCLES:-6}; else cycles=${FG_REPLAY_CYCLES:-16}; fi
 pol=$FG_TMP/policy.yaml
 fg_policy_default "$pol"
-srv=$(fg_bare fleet) && [ -d "$srv" ] || fg_bail "no bare repository"
+srv=$(fg_bare fleet)
+[ -d "$srv" ] || fg_bail "no bare repository"
 fg_install "$srv" "$pol" || fg_bail "fleetgate install failed"
 w=$(fg_work dev "file://$srv")
 
@@ -93,14 +95,16 @@ for b in develop main canary production; do
 done
 fg_ok "$promotions promotions replayed (dozens)" test "$promotions" -ge "$((cycles * 2))"
 fg_ok "canary has main's final tree" \
-	test "$(git -C "$srv" rev-parse canary^{tree})" = "$(git -C "$srv" rev-parse main^{tree})"
+	test "$(git -C "$srv" rev-parse "canary^{tree}")" = "$(git -C "$srv" rev-parse "main^{tree}")"
 fg_ok "production has the tree of the last released canary" \
-	test "$(git -C "$srv" rev-parse production^{tree})" = "$(git -C "$srv" rev-parse "$last_released^{tree}")"
+	test "$(git -C "$srv" rev-parse "production^{tree}")" = "$(git -C "$srv" rev-parse "$last_released^{tree}")"
 fg_ok "every commit of canary's first-parent chain after creation is a merge" \
 	test "$(git -C "$srv" rev-list --first-parent --no-merges canary | wc -l)" -eq 1
-fg_ok "develop and main did not diverge" eval \
-	'git -C "$srv" merge-base --is-ancestor main develop ||
-	 git -C "$srv" merge-base --is-ancestor develop main'
+not_diverged() {
+	git -C "$srv" merge-base --is-ancestor main develop ||
+		git -C "$srv" merge-base --is-ancestor develop main
+}
+fg_ok "develop and main did not diverge" not_diverged
 released_from_canary() {
 	for c in $(git -C "$srv" rev-list --first-parent production); do
 		git -C "$srv" merge-base --is-ancestor "$c" canary && continue

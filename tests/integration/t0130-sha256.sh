@@ -6,7 +6,8 @@ fg_require_build
 
 pol=$FG_TMP/policy.yaml
 fg_policy_default "$pol"
-srv=$(fg_bare fleet sha256) && [ -d "$srv" ] || fg_bail "no bare repository"
+srv=$(fg_bare fleet sha256)
+[ -d "$srv" ] || fg_bail "no bare repository"
 fg_install "$srv" "$pol" || fg_bail "fleetgate install failed"
 fg_ok "server repository is SHA-256" \
 	test "$(git -C "$srv" rev-parse --show-object-format)" = sha256
