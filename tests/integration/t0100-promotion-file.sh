@@ -87,6 +87,7 @@ fg_commit "$w" app/config.txt "hotfix on canary" "hotfix straight on canary"
 fg_push "$w" canary
 fg_rejected "direct commit on canary" refs/heads/canary direct-commit
 fg_has "the hint says to merge main into canary" "hint: merge main into canary"
+fg_hasnt "without GL_ID no GitLab prefix" "GL-HOOK-ERR"
 fg_ref_is "$srv" refs/heads/canary "$before" "canary unchanged after direct commit"
 
 fg_checkout "$w" develop
