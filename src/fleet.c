@@ -143,11 +143,16 @@ int fg_fleet_diag_from_error(struct fg_diags *diags, const char *path,
 	return rc;
 }
 
+/* read_size: the failure came from the size check before reading, not from
+ * the loader (whose FG_ELIMIT is a depth or node count with its own text). */
 static int load_failure(struct fg_diags *diags, const char *path,
-			const struct fg_error *e, const struct fg_yaml_limits *limits)
+			const struct fg_error *e, const struct fg_yaml_limits *limits,
+			int read_size)
 {
 	char hint[96];
 
+	if (e->code == FG_ELIMIT && !read_size)
+		return fg_fleet_diag_from_error(diags, path, e, "yaml-limit");
 	switch (e->code) {
 	case FG_ELIMIT:
 		snprintf(hint, sizeof(hint), "keep each file under %zu bytes",
@@ -180,7 +185,7 @@ static int parse_loaded(struct fg_yaml_doc **out, const char *path, char *data,
 	if (rc == FG_ENOMEM)
 		return fg_error_oom(err);
 	if (rc < 0)
-		return load_failure(diags, path, &yerr, limits) == FG_ENOMEM ?
+		return load_failure(diags, path, &yerr, limits, 0) == FG_ENOMEM ?
 			fg_error_oom(err) : 0;
 	return 0;
 }
@@ -211,7 +216,7 @@ int fg_fleet_load_yaml(struct fg_yaml_doc **out, struct fg_source *src,
 				    "is not a regular file (symlink or submodule)") == 0 ?
 			0 : fg_error_oom(err);
 	if (rc == FG_ELIMIT)
-		return load_failure(diags, path, &rerr, limits) == 0 ? 0 :
+		return load_failure(diags, path, &rerr, limits, 1) == 0 ? 0 :
 			fg_error_oom(err);
 	if (rc < 0) {
 		*err = rerr;
@@ -235,7 +240,7 @@ int fg_fleet_load_yaml_blob(struct fg_yaml_doc **out, git_repository *repo,
 	rc = fg_source_read_blob(repo, id, path, limits->max_bytes, &data, &len,
 				 &rerr);
 	if (rc == FG_ELIMIT)
-		return load_failure(diags, path, &rerr, limits) == 0 ? 0 :
+		return load_failure(diags, path, &rerr, limits, 1) == 0 ? 0 :
 			fg_error_oom(err);
 	if (rc < 0) {
 		*err = rerr;
