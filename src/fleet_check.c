@@ -21,6 +21,7 @@ struct checker {
 	struct fg_source *src;
 	struct fg_diags *out;
 	struct fg_error *err;
+	json_t *fleet_seen;             /* merged-check findings in fleet.yaml */
 	struct device_ref *ids;         /* full check: for the uniqueness rule */
 	size_t nids, aids;
 	int collect_ids;
@@ -127,6 +128,23 @@ static int check_value(struct checker *c, const struct fg_yaml_doc *doc,
 			     "configuration key '%s' looks like a secret but has a "
 			     "literal value; secrets never go into git", key);
 		*reported = 1;
+	} else if (json_is_object(value)) {
+		json_t *name = json_object_get(value, "secret");
+		const char *n = json_string_value(name);
+		size_t i, len = n ? strlen(n) : 0;
+		int good = n && json_object_size(value) == 1 && len > 0 && len <= 128 &&
+			   !(n[0] >= '0' && n[0] <= '9');
+
+		for (i = 0; good && i < len; i++)
+			good = isalnum((unsigned char)n[i]) || n[i] == '_';
+		if (!good) {
+			rc = FINDING(c, doc->path, line, col, ptr, "secret-ref",
+				     "write { secret: NAME } with NAME of letters, digits "
+				     "and _ (it names a file in the server's secrets_dir)",
+				     "configuration value of '%s' is an object but not a "
+				     "secret reference", key);
+			*reported = 1;
+		}
 	} else if (json_is_boolean(value) || json_is_number(value)) {
 		snprintf(hint, sizeof(hint), "quote it: %.100s: \"...\"", key);
 		rc = FINDING(c, doc->path, line, col, ptr, "value-type", hint,
@@ -342,16 +360,38 @@ static int check_merged(struct checker *c, const struct fg_yaml_doc *dev)
 	size_t i;
 	int rc;
 
-	if (!c->conf_schema)
+	/* A missing or broken fleet.yaml is reported once; merging over it
+	 * would only repeat that for every device. */
+	if (!c->conf_schema || !c->fleet_doc || !json_is_object(c->fleet_doc->root))
 		return 0;
 	merged = fg_fleet_merge_configuration(fleet_conf, dev_conf);
 	if (!merged)
 		return oom(c);
 	rc = fg_schema_validate(c->conf_schema, merged, NULL, &tmp, c->err);
-	for (i = 0; rc >= 0 && i < tmp.count; i++)
-		rc = relocate(c, &tmp.items[i], dev, dev_conf);
-	if (rc >= 0)
-		rc = fg_diags_take(c->out, &tmp) < 0 || tmp.failed ? oom(c) : 0;
+	for (i = 0; rc >= 0 && i < tmp.count; i++) {
+		struct fg_diag *d = &tmp.items[i];
+		char *line;
+
+		rc = relocate(c, d, dev, dev_conf);
+		if (rc < 0 || !strcmp(d->path, dev->path)) {
+			if (rc == 0)
+				rc = fg_diags_add(c->out, d->path, d->line, d->column,
+						  d->pointer, d->keyword, d->hint, "%s",
+						  d->message) < 0 ? oom(c) : 0;
+			continue;
+		}
+		/* A value inherited from fleet.yaml fails for every device
+		 * that inherits it: say it once. */
+		line = fg_diag_format(d);
+		if (!line)
+			rc = oom(c);
+		else if (!json_object_get(c->fleet_seen, line) &&
+			 (json_object_set_new(c->fleet_seen, line, json_true()) < 0 ||
+			  fg_diags_add(c->out, d->path, d->line, d->column, d->pointer,
+				       d->keyword, d->hint, "%s", d->message) < 0))
+			rc = oom(c);
+		free(line);
+	}
 	fg_diags_release(&tmp);
 	json_decref(merged);
 	return rc;
@@ -520,6 +560,9 @@ static int checker_init(struct checker *c, struct fg_source *src,
 	c->repo = fg_source_repo(src);
 	c->out = out;
 	c->err = err;
+	c->fleet_seen = json_object();
+	if (!c->fleet_seen)
+		return oom(c);
 	rc = fg_fleet_format_init(&c->fmt, err);
 	if (rc == 0)
 		rc = fg_fleet_load_config_schema(&c->conf_schema, schema_src,
@@ -537,6 +580,7 @@ static void checker_release(struct checker *c)
 	for (i = 0; i < c->nids; i++)
 		free(c->ids[i].path);
 	free(c->ids);
+	json_decref(c->fleet_seen);
 	fg_fleet_format_release(&c->fmt);
 	fg_schema_free(c->conf_schema);
 	fg_yaml_doc_free(c->fleet_doc);

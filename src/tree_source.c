@@ -200,32 +200,51 @@ out:
 	return rc;
 }
 
-static int dir_walk(struct fg_source *src, struct fg_buf *path,
-		    fg_source_walk_cb cb, void *payload, struct fg_error *err)
+struct dir_entry {
+	char *name;
+	enum fg_entry_kind kind;
+};
+
+/* git's tree order (a directory sorts as if its name ended in '/'), so a
+ * work tree and a commit report their findings in the same order. */
+static int dir_entry_cmp(const void *a, const void *b)
+{
+	const struct dir_entry *x = a, *y = b;
+	size_t n = strlen(x->name), m = strlen(y->name), k = n < m ? n : m;
+	int r = memcmp(x->name, y->name, k);
+	unsigned char cx, cy;
+
+	if (r)
+		return r;
+	cx = n > k ? (unsigned char)x->name[k] : x->kind == FG_ENTRY_DIR ? '/' : 0;
+	cy = m > k ? (unsigned char)y->name[k] : y->kind == FG_ENTRY_DIR ? '/' : 0;
+	return (int)cx - (int)cy;
+}
+
+/* Reads the names and kinds of one directory into a sorted array. */
+static int dir_list(struct fg_source *src, struct fg_buf *path,
+		    struct dir_entry **out, size_t *count, struct fg_error *err)
 {
 	char *full = dir_join(src, fg_buf_cstr(path));
-	DIR *d;
+	struct dir_entry *list = NULL, *grown;
+	size_t n = 0, alloc = 0, base = path->len;
 	struct dirent *de;
-	size_t base = path->len;
+	DIR *d;
 	int rc = 0;
 
 	if (!full)
 		return fg_error_oom(err);
 	d = opendir(full);
-	if (!d) {
-		rc = fg_error_set(err, errno == ENOENT ? FG_ENOTFOUND : FG_EIO,
-				  "unable to read directory '%s': %s",
-				  fg_buf_cstr(path), strerror(errno));
-		free(full);
-		return rc;
-	}
 	free(full);
-	while ((de = readdir(d)) != NULL) {
+	if (!d)
+		return fg_error_set(err, errno == ENOENT ? FG_ENOTFOUND : FG_EIO,
+				    "unable to read directory '%s': %s",
+				    fg_buf_cstr(path), strerror(errno));
+	while (rc == 0 && (de = readdir(d)) != NULL) {
 		enum fg_entry_kind kind;
 
-		if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
-			continue;
-		if (base == 0 && !strcmp(de->d_name, ".git"))
+		if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, "..") ||
+		    (base == 0 && !strcmp(de->d_name, ".git")))
 			continue;
 		fg_buf_truncate(path, base);
 		if (base)
@@ -235,22 +254,62 @@ static int dir_walk(struct fg_source *src, struct fg_buf *path,
 			break;
 		}
 		rc = dir_kind(src, fg_buf_cstr(path), &kind, err);
-		if (rc == FG_ENOTFOUND) /* removed while we walk */
+		if (rc == FG_ENOTFOUND) { /* removed while we walk */
+			rc = 0;
 			continue;
-		if (rc < 0)
-			break;
-		rc = cb(fg_buf_cstr(path), kind, NULL, payload);
-		if (rc < 0)
-			break;
-		if (rc == 0 && kind == FG_ENTRY_DIR)
-			rc = dir_walk(src, path, cb, payload, err);
-		if (rc < 0)
-			break;
-		rc = 0;
+		}
+		if (rc == 0 && n == alloc) {
+			alloc = alloc ? alloc * 2 : 64;
+			grown = realloc(list, alloc * sizeof(*list));
+			if (!grown)
+				rc = fg_error_oom(err);
+			else
+				list = grown;
+		}
+		if (rc == 0 && !(list[n].name = fg_strdup(de->d_name)))
+			rc = fg_error_oom(err);
+		if (rc == 0)
+			list[n++].kind = kind;
 	}
 	closedir(d);
 	fg_buf_truncate(path, base);
-	return rc;
+	if (rc < 0) {
+		while (n)
+			free(list[--n].name);
+		free(list);
+		return rc;
+	}
+	if (n > 1)
+		qsort(list, n, sizeof(*list), dir_entry_cmp);
+	*out = list;
+	*count = n;
+	return 0;
+}
+
+static int dir_walk(struct fg_source *src, struct fg_buf *path,
+		    fg_source_walk_cb cb, void *payload, struct fg_error *err)
+{
+	struct dir_entry *list = NULL;
+	size_t i, n = 0, base = path->len;
+	int rc = dir_list(src, path, &list, &n, err);
+
+	for (i = 0; rc >= 0 && i < n; i++) {
+		fg_buf_truncate(path, base);
+		if (base)
+			fg_buf_putc(path, '/');
+		if (fg_buf_puts(path, list[i].name) < 0) {
+			rc = fg_error_oom(err);
+			break;
+		}
+		rc = cb(fg_buf_cstr(path), list[i].kind, NULL, payload);
+		if (rc == 0 && list[i].kind == FG_ENTRY_DIR)
+			rc = dir_walk(src, path, cb, payload, err);
+	}
+	for (i = 0; i < n; i++)
+		free(list[i].name);
+	free(list);
+	fg_buf_truncate(path, base);
+	return rc < 0 ? rc : 0;
 }
 
 /* ---- git sources ---- */
