@@ -2,6 +2,7 @@
 #include "graph.h"
 #include "policy.h"
 #include "promotion.h"
+#include "serverlog.h"
 
 #include <git2.h>
 #include <stdarg.h>
@@ -101,8 +102,17 @@ static void judge_updates(struct gate *g, struct fg_promotion *ctx,
 			reject_ref(g, u, &u->new_id, "internal-error", err.message,
 				   "fleetgate could not decide and rejects to be safe; "
 				   "tell the server admin");
+			fg_serverlog(ctx->policy, "pre-receive", "ref", u->refname,
+				     "verdict", "reject", "rule", "internal-error",
+				     "pusher", ctx->pusher, "error", err.message, NULL);
 			continue;
 		}
+		fg_serverlog(ctx->policy, "pre-receive", "ref", u->refname,
+			     "old", u->old_id.hex, "new", u->new_id.hex,
+			     "verdict", v.rule == FG_RULE_OK ? "accept"
+				     : v.bypassed ? "bypass" : "reject",
+			     "rule", v.rule == FG_RULE_OK ? NULL : fg_rule_name(v.rule),
+			     "pusher", ctx->pusher, NULL);
 		if (v.rule == FG_RULE_OK)
 			continue;
 		if (v.bypassed) {

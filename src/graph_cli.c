@@ -193,6 +193,8 @@ static int cli_branches(void *state, struct fg_branch_tips *out, struct fg_error
 		rc = fg_error_set(err, FG_EIO, "git for-each-ref failed (exit %d)", status);
 	if (rc < 0)
 		goto out;
+	if (text.len == 0)
+		goto out; /* a new repository has no branches yet */
 	for (i = 0; i < text.len; i++)
 		lines += text.ptr[i] == '\n';
 	out->items = calloc(lines + 1, sizeof(*out->items));

@@ -141,7 +141,7 @@ static int judge_merge(struct fg_promotion *ctx, const struct fg_branch_rule *ru
 
 static void reject_commit(struct fg_verdict *v, const struct fg_branch_rule *rule,
 			  enum fg_rule kind, const struct fg_oid *commit,
-			  const char *source)
+			  bool is_merge, const char *source)
 {
 	char sources[160], hint[256];
 
@@ -155,6 +155,12 @@ static void reject_commit(struct fg_verdict *v, const struct fg_branch_rule *rul
 		return;
 	}
 	snprintf(hint, sizeof(hint), "merge %s into %s instead", sources, rule->name);
+	if (is_merge) {
+		set_verdict(v, kind, commit, hint,
+			    "merge %.7s brings in commits that are not on %s; %s takes "
+			    "commits only from %s", commit->hex, sources, rule->name, sources);
+		return;
+	}
 	set_verdict(v, kind, commit, hint,
 		    "commit %.7s is not on %s and is not a merge of it; %s takes "
 		    "commits only from %s", commit->hex, sources, rule->name, sources);
@@ -187,7 +193,7 @@ static int check_chain(struct fg_promotion *ctx, const struct fg_branch_rule *ru
 			return rc;
 		rc = judge_merge(ctx, rule, &cur, &parents, &kind, &source, err);
 		if (rc == 0 && kind != FG_RULE_OK)
-			reject_commit(v, rule, kind, &cur, source);
+			reject_commit(v, rule, kind, &cur, parents.count > 1, source);
 		if (rc < 0 || kind != FG_RULE_OK || parents.count == 0) {
 			fg_oid_list_release(&parents);
 			return rc;
