@@ -3,9 +3,10 @@
 
 #include <string.h>
 
-/* ECMA-262 WhiteSpace and LineTerminator code points, which \s matches. */
-#define ECMA_SPACE "\\t\\n\\x{0b}\\f\\r \\x{a0}\\x{1680}\\x{2000}-\\x{200a}" \
-	"\\x{2028}\\x{2029}\\x{202f}\\x{205f}\\x{3000}\\x{feff}"
+/* ECMA-262 WhiteSpace and LineTerminator code points, which \s matches;
+ * written as \uhhhh because PCRE2_ALT_BSUX makes that the escape. */
+#define ECMA_SPACE "\\t\\n\\u000b\\f\\r \\u00a0\\u1680\\u2000-\\u200a" \
+	"\\u2028\\u2029\\u202f\\u205f\\u3000\\ufeff"
 
 /* Escapes PCRE2 gives a meaning (anchors \A \Z \z, \h, \R, \Q...\E...)
  * that ECMA-262 reads as the plain letter. */
