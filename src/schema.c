@@ -1394,9 +1394,9 @@ static int v_object(struct vctx *c, json_t *schema, const char *k, json_t *kv,
 
 			if (!name)
 				rc = fg_error_oom(c->err);
-			else if (!c->diags)
-				rc = v_quiet(c, kv, name);
 			else
+				rc = v_quiet(c, kv, name);
+			if (rc > 0 && c->diags)
 				rc = v_summarize(c, kv, name, "", &sum);
 			if (rc > 0)
 				report(c, k, "property name '%s' is not allowed: %s", dk,
