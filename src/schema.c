@@ -806,10 +806,19 @@ static void render(struct fg_buf *b, const json_t *v, int quote)
 		size_t len = json_string_length(v);
 		const char *q = quote ? "'" : "";
 
-		if (len > 60)
-			fg_buf_printf(b, "%s%.57s...%s", q, json_string_value(v), q);
-		else
-			fg_buf_printf(b, "%s%s%s", q, json_string_value(v), q);
+		const char *str = json_string_value(v);
+		size_t cut = len;
+
+		if (len > 60) {
+			/* cut on a code point boundary: messages stay valid UTF-8 */
+			cut = 57;
+			while (cut > 0 && ((unsigned char)str[cut] & 0xC0) == 0x80)
+				cut--;
+		}
+		fg_buf_puts(b, q);
+		fg_buf_put(b, str, cut);
+		fg_buf_puts(b, cut < len ? "..." : "");
+		fg_buf_puts(b, q);
 		return;
 	}
 	if (json_is_object(v)) {
@@ -857,6 +866,30 @@ static void locate(const struct vctx *c, int *line, int *col)
 	free(p);
 }
 
+/* Pushed values end up in hook output that git prefixes with "remote: "
+ * line by line: a newline or escape sequence in a value must not be able to
+ * forge a line or recolour the terminal, so control bytes become \xNN. */
+static void escape_controls(struct fg_buf *msg)
+{
+	struct fg_buf out = FG_BUF_INIT;
+	size_t i;
+
+	for (i = 0; i < msg->len; i++) {
+		unsigned char ch = (unsigned char)msg->ptr[i];
+
+		if (ch < 0x20 || ch == 0x7f)
+			fg_buf_printf(&out, "\\x%02x", ch);
+		else
+			fg_buf_putc(&out, (char)ch);
+	}
+	if (!out.failed && out.len != msg->len) {
+		fg_buf_release(msg);
+		*msg = out;
+	} else {
+		fg_buf_release(&out);
+	}
+}
+
 static int report(struct vctx *c, const char *keyword, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 
@@ -871,6 +904,7 @@ static int report(struct vctx *c, const char *keyword, const char *fmt, ...)
 	va_start(ap, fmt);
 	fg_buf_vprintf(&msg, fmt, ap);
 	va_end(ap);
+	escape_controls(&msg);
 	locate(c, &line, &col);
 	fg_diags_add(c->diags, c->doc ? c->doc->path : NULL, line, col,
 		     fg_buf_cstr(&c->ptr), keyword, NULL, "%s", fg_buf_cstr(&msg));

@@ -71,6 +71,27 @@ static void test_enum_message(void **state)
 	fg_schema_free(s);
 }
 
+static void test_messages_escape_controls_and_keep_utf8(void **state)
+{
+	struct fg_schema *s = compile("{\"additionalProperties\": false, "
+				      "\"properties\": {\"a\": {\"maxLength\": 1}}}");
+	struct fg_diags d = FG_DIAGS_INIT;
+	const char *m;
+
+	assert_int_equal(check(s, "{\"x\\nfleetgate: accepted\": 1}", &d), 1);
+	assert_string_equal(d.items[0].message,
+			    "additional property 'x\\x0afleetgate: accepted' is not allowed");
+	/* 70 two-byte characters: cut at a character, never inside one */
+	assert_int_equal(check(s, "{\"a\": \"\u00e4\u00e4\u00e4\u00e4\u00e4\u00e4\u00e4"
+			       "\u00e4\u00e4\u00e4\u00e4\u00e4\u00e4\u00e4\u00e4\u00e4\u00e4\u00e4"
+			       "\u00e4\u00e4\u00e4\u00e4\u00e4\u00e4\u00e4\u00e4\u00e4\u00e4\u00e4"
+			       "\u00e4\u00e4\u00e4\u00e4\u00e4\u00e4\"}", &d), 1);
+	m = d.items[1].message;
+	assert_non_null(strstr(m, "\xc3\xa4...' has 35 characters"));
+	fg_diags_release(&d);
+	fg_schema_free(s);
+}
+
 static void test_object_messages(void **state)
 {
 	struct fg_schema *s = compile(
@@ -392,6 +413,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_enum_message),
 		cmocka_unit_test(test_object_messages),
+		cmocka_unit_test(test_messages_escape_controls_and_keep_utf8),
 		cmocka_unit_test(test_numbers_equal_across_types),
 		cmocka_unit_test(test_anyof_is_one_summarized_error),
 		cmocka_unit_test(test_yaml_locations),
