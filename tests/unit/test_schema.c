@@ -68,6 +68,9 @@ static void test_enum_message(void **state)
 	fg_diags_release(&d);
 	assert_int_equal(check(s, "\"b\"", &d), 0);
 	assert_int_equal(d.count, 0);
+	/* verdict only */
+	assert_int_equal(check(s, "\"x\"", NULL), 1);
+	assert_int_equal(check(s, "\"a\"", NULL), 0);
 	fg_schema_free(s);
 }
 
