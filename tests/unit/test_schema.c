@@ -295,6 +295,46 @@ static void test_ref_loop_is_an_error(void **state)
 	fg_schema_free(s);
 }
 
+static void test_catastrophic_pattern_is_bounded(void **state)
+{
+	struct fg_schema *s = compile("{\"pattern\": \"^(a+)+$\"}");
+	struct fg_diags d = FG_DIAGS_INIT;
+
+	/* 2^40 backtracking paths: the match limit must stop it and the value
+	 * is refused rather than accepted */
+	assert_int_equal(check(s, "\"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa!\"", &d), 1);
+	assert_non_null(strstr(d.items[0].message, "backtracking limit"));
+	fg_diags_release(&d);
+	fg_schema_free(s);
+}
+
+static void test_ref_into_unchecked_places(void **state)
+{
+	/* keywords outside the vocabulary are not checked unless a $ref
+	 * reaches them; then a malformed one is an error, not a crash */
+	struct fg_schema *bad = compile(
+		"{\"x-extra\": {\"type\": 5}, \"properties\": {\"a\": {\"$ref\": \"#/x-extra\"}}}");
+	struct fg_schema *good = compile(
+		"{\"default\": {\"type\": \"string\"}, \"$ref\": \"#/default\"}");
+	struct fg_schema *notschema = compile(
+		"{\"enum\": [1], \"properties\": {\"a\": {\"$ref\": \"#/enum/0\"}}}");
+	struct fg_diags d = FG_DIAGS_INIT;
+	struct fg_error err = FG_ERROR_INIT;
+	json_t *inst = json_pack("{s:i}", "a", 1);
+
+	assert_int_equal(fg_schema_validate(bad, inst, NULL, &d, &err), FG_EINVALID);
+	assert_non_null(strstr(err.message, "malformed schema"));
+	assert_int_equal(fg_schema_validate(notschema, inst, NULL, &d, &err), FG_EINVALID);
+	assert_non_null(strstr(err.message, "does not point to a schema"));
+	assert_int_equal(check(good, "\"s\"", &d), 0);
+	assert_int_equal(check(good, "3", &d), 1);
+	json_decref(inst);
+	fg_diags_release(&d);
+	fg_schema_free(bad);
+	fg_schema_free(good);
+	fg_schema_free(notschema);
+}
+
 static void test_ecma_regex_dialect(void **state)
 {
 	struct fg_schema *digit = compile("{\"pattern\": \"^\\\\d+$\"}");
@@ -426,6 +466,8 @@ int main(void)
 		cmocka_unit_test(test_refs_ids_and_resources),
 		cmocka_unit_test(test_ref_loop_is_an_error),
 		cmocka_unit_test(test_ecma_regex_dialect),
+		cmocka_unit_test(test_catastrophic_pattern_is_bounded),
+		cmocka_unit_test(test_ref_into_unchecked_places),
 		cmocka_unit_test(test_length_counts_code_points),
 		cmocka_unit_test(test_formats),
 		cmocka_unit_test(test_uri_resolution),
