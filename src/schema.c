@@ -945,6 +945,19 @@ static void render(struct fg_buf *b, const json_t *v, int quote)
 	free(text);
 }
 
+/* "value 5", "value 'x'", or "the object" where quoting would not help. */
+static void put_value(struct fg_buf *b, const json_t *v)
+{
+	if (json_is_object(v) && json_object_size(v)) {
+		fg_buf_puts(b, "the object");
+	} else if (json_is_array(v) && json_array_size(v)) {
+		fg_buf_puts(b, "the array");
+	} else {
+		fg_buf_puts(b, "value ");
+		render(b, v, 1);
+	}
+}
+
 /* ---- validation ---- */
 
 struct vctx {
@@ -1115,8 +1128,7 @@ static int v_type(struct vctx *c, const json_t *t, const json_t *inst)
 	if (json_is_string(t)) {
 		if (type_matches(json_string_value(t), inst))
 			return 0;
-		fg_buf_puts(&b, "value ");
-		render(&b, inst, 1);
+		put_value(&b, inst);
 		rc = report(c, "type", "%s is of type '%s', expected '%s'",
 			    fg_buf_cstr(&b), type_name(inst), json_string_value(t));
 		fg_buf_release(&b);
@@ -1127,8 +1139,7 @@ static int v_type(struct vctx *c, const json_t *t, const json_t *inst)
 			return 0;
 	if (!c->diags)
 		return 1;
-	fg_buf_puts(&b, "value ");
-	render(&b, inst, 1);
+	put_value(&b, inst);
 	fg_buf_printf(&b, " is of type '%s', expected one of [", type_name(inst));
 	json_array_foreach(t, i, e)
 		fg_buf_printf(&b, "%s%s", i ? ", " : "", json_string_value(e));
@@ -1150,8 +1161,7 @@ static int v_enum(struct vctx *c, const json_t *list, const json_t *inst)
 			return 0;
 	if (!c->diags)
 		return 1;
-	fg_buf_puts(&b, "value ");
-	render(&b, inst, 1);
+	put_value(&b, inst);
 	fg_buf_puts(&b, " is not one of [");
 	json_array_foreach(list, i, e) {
 		if (i == 20) {
@@ -1177,8 +1187,7 @@ static int v_const(struct vctx *c, const json_t *want, const json_t *inst)
 		return 0;
 	if (!c->diags)
 		return 1;
-	fg_buf_puts(&b, "value ");
-	render(&b, inst, 1);
+	put_value(&b, inst);
 	fg_buf_puts(&b, " must be ");
 	render(&b, want, 1);
 	rc = report(c, "const", "%s", fg_buf_cstr(&b));
@@ -1240,8 +1249,7 @@ static int v_number(struct vctx *c, const char *k, const json_t *limit,
 		return 0;
 	if (!c->diags)
 		return 1;
-	fg_buf_puts(&b, "value ");
-	render(&b, inst, 1);
+	put_value(&b, inst);
 	fg_buf_printf(&b, " %s ", what);
 	render(&b, limit, 1);
 	rc = report(c, k, "%s", fg_buf_cstr(&b));
