@@ -139,6 +139,31 @@ static void test_numbers_equal_across_types(void **state)
 	fg_schema_free(c);
 }
 
+static void test_unique_items_large_and_loose(void **state)
+{
+	struct fg_schema *u = compile("{\"uniqueItems\": true}");
+	struct fg_diags d = FG_DIAGS_INIT;
+	struct fg_error err = FG_ERROR_INIT;
+	json_t *arr = json_array();
+	int i;
+
+	assert_int_equal(check(u, "[{\"a\": 1, \"b\": [2]}, {\"b\": [2.0], \"a\": 1.0}]", &d), 1);
+	assert_string_equal(d.items[0].message, "items 0 and 1 are equal; items must be unique");
+	assert_int_equal(check(u, "[{\"a\": 1}, {\"a\": 2}, [1], [1, 1], 0, -0.0, \"0\"]", &d), 1);
+	assert_string_equal(d.items[1].message, "items 4 and 5 are equal; items must be unique");
+	/* 100,000 distinct items must not take 5e9 comparisons */
+	for (i = 0; i < 100000; i++)
+		json_array_append_new(arr, json_integer(i));
+	assert_int_equal(fg_schema_validate(u, arr, NULL, &d, &err), 0);
+	json_array_append_new(arr, json_real(99999.0));
+	assert_int_equal(fg_schema_validate(u, arr, NULL, &d, &err), 1);
+	assert_string_equal(d.items[2].message,
+			    "items 99999 and 100000 are equal; items must be unique");
+	json_decref(arr);
+	fg_diags_release(&d);
+	fg_schema_free(u);
+}
+
 static void test_anyof_is_one_summarized_error(void **state)
 {
 	struct fg_schema *s = compile(
@@ -458,6 +483,7 @@ int main(void)
 		cmocka_unit_test(test_object_messages),
 		cmocka_unit_test(test_messages_escape_controls_and_keep_utf8),
 		cmocka_unit_test(test_numbers_equal_across_types),
+		cmocka_unit_test(test_unique_items_large_and_loose),
 		cmocka_unit_test(test_anyof_is_one_summarized_error),
 		cmocka_unit_test(test_yaml_locations),
 		cmocka_unit_test(test_bad_regex_names_schema_pointer),
