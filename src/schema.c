@@ -111,6 +111,51 @@ struct pp_entry {
 	pcre2_code **codes;
 };
 
+/* Keyword ids: validation dispatches on these instead of comparing
+ * strings, which keeps a 100,000-file check cheap. */
+enum kw {
+	KW_OTHER, KW_TYPE, KW_ENUM, KW_CONST, KW_MULTIPLE_OF, KW_MAXIMUM,
+	KW_EXCL_MAXIMUM, KW_MINIMUM, KW_EXCL_MINIMUM, KW_MAX_LENGTH,
+	KW_MIN_LENGTH, KW_PATTERN, KW_FORMAT, KW_ITEMS, KW_MAX_ITEMS,
+	KW_MIN_ITEMS, KW_UNIQUE_ITEMS, KW_CONTAINS, KW_MAX_PROPERTIES,
+	KW_MIN_PROPERTIES, KW_REQUIRED, KW_PROPERTIES, KW_PATTERN_PROPERTIES,
+	KW_ADDITIONAL_PROPERTIES, KW_DEPENDENCIES, KW_PROPERTY_NAMES, KW_IF,
+	KW_ALL_OF, KW_ANY_OF, KW_ONE_OF, KW_NOT
+};
+
+static const char *const kw_names[] = {
+	"", "type", "enum", "const", "multipleOf", "maximum",
+	"exclusiveMaximum", "minimum", "exclusiveMinimum", "maxLength",
+	"minLength", "pattern", "format", "items", "maxItems",
+	"minItems", "uniqueItems", "contains", "maxProperties",
+	"minProperties", "required", "properties", "patternProperties",
+	"additionalProperties", "dependencies", "propertyNames", "if",
+	"allOf", "anyOf", "oneOf", "not"
+};
+
+static enum kw kw_lookup(const char *k)
+{
+	size_t i;
+
+	for (i = 1; i < sizeof(kw_names) / sizeof(kw_names[0]); i++)
+		if (!strcmp(k, kw_names[i]))
+			return (enum kw)i;
+	return KW_OTHER; /* then, else, additionalItems ride along with if, items */
+}
+
+struct ckw {
+	enum kw kw;
+	json_t *v;
+};
+
+/* One schema object, ready for validation. */
+struct cnode {
+	int broken;   /* reached only by "$ref": malformed keywords */
+	json_t *ref;  /* the node itself when it holds "$ref" (siblings ignored) */
+	size_t n;
+	struct ckw items[];
+};
+
 struct fg_schema {
 	json_t *root;
 	json_t *docs;      /* array: a reference to every registered document */
@@ -118,6 +163,7 @@ struct fg_schema {
 	struct pmap refs;      /* object holding "$ref" -> struct ref_entry */
 	struct pmap patterns;  /* "pattern" string node -> pcre2_code */
 	struct pmap patprops;  /* patternProperties object -> struct pp_entry */
+	struct pmap nodes;     /* schema object -> struct cnode */
 	pcre2_match_context *mc;
 };
 
@@ -156,6 +202,7 @@ void fg_schema_free(struct fg_schema *s)
 	pmap_release(&s->refs, free_ref_entry);
 	pmap_release(&s->patterns, free_code);
 	pmap_release(&s->patprops, free_pp_entry);
+	pmap_release(&s->nodes, free);
 	pcre2_match_context_free(s->mc);
 	free(s);
 }
@@ -167,6 +214,7 @@ struct walk {
 	struct fg_buf sp;   /* schema pointer of the node being walked */
 	struct fg_error *err;
 	int depth;
+	int broken;         /* the node being walked leniently is malformed */
 };
 
 static int schema_error(struct walk *w, const char *what)
@@ -326,6 +374,8 @@ static int walk_pattern_properties(struct walk *w, json_t *map, const char *base
 			break;
 	}
 	fg_buf_truncate(&w->sp, len);
+	if (rc < 0 && !strict && rc != FG_ENOMEM)
+		w->broken = 1;
 	return (rc < 0 && strict) || rc == FG_ENOMEM ? rc : 0;
 }
 
@@ -407,8 +457,10 @@ static int walk_id(struct walk *w, json_t *node, const char *base,
 	*child_base = NULL;
 	if (!id || json_object_get(node, "$ref"))
 		return 0; /* draft 7: siblings of "$ref" are ignored */
-	if (!json_is_string(id))
-		return schema_error(w, "$id must be a string");
+	if (!json_is_string(id)) {
+		w->broken = 1;
+		return 0; /* walk_keyword reports it where it matters */
+	}
 	abs = fg_uri_resolve(base, json_string_value(id));
 	if (!abs)
 		return fg_error_oom(w->err);
@@ -440,15 +492,18 @@ static int walk_keyword(struct walk *w, const char *k, json_t *v,
 	size_t len;
 	int rc = 0;
 
-#define BAD(msg) do { if (!strict) return 0; len = sp_push(w, k); \
+#define BAD(msg) do { if (!strict) { w->broken = 1; return 0; } len = sp_push(w, k); \
 		rc = schema_error(w, msg); fg_buf_truncate(&w->sp, len); \
 		return rc; } while (0)
 
 	if (!strcmp(k, "enum")) {
 		if (!json_is_array(v))
 			BAD("enum must be an array");
+	} else if (!strcmp(k, "$id")) {
+		if (!json_is_string(v))
+			BAD("$id must be a string");
 	} else if (!strcmp(k, "const") || !strcmp(k, "default") ||
-		   !strcmp(k, "examples") || !strcmp(k, "$id") ||
+		   !strcmp(k, "examples") ||
 		   !strcmp(k, "$schema") || !strcmp(k, "title") ||
 		   !strcmp(k, "description") || !strcmp(k, "$comment")) {
 		/* values, not schemas: nothing inside is an identifier */
@@ -467,6 +522,8 @@ static int walk_keyword(struct walk *w, const char *k, json_t *v,
 			return 0;
 		rc = compile_regex(w, k, json_string_value(v), json_string_length(v),
 				   &code);
+		if (rc < 0 && !strict && rc != FG_ENOMEM)
+			w->broken = 1;
 		if (rc < 0)
 			return strict || rc == FG_ENOMEM ? rc : 0;
 		if (pmap_put(&w->s->patterns, v, code) < 0) {
@@ -542,12 +599,43 @@ static int walk_keyword(struct walk *w, const char *k, json_t *v,
 #undef BAD
 }
 
+static int build_node(struct walk *w, json_t *node, int broken)
+{
+	struct cnode *cn;
+	const char *k;
+	json_t *v;
+	size_t n = 0;
+
+	if (pmap_get(&w->s->nodes, node))
+		return 0;
+	cn = calloc(1, sizeof(*cn) + json_object_size(node) * sizeof(cn->items[0]));
+	if (!cn)
+		return fg_error_oom(w->err);
+	cn->broken = broken;
+	if (json_is_string(json_object_get(node, "$ref")))
+		cn->ref = node;
+	json_object_foreach(node, k, v) {
+		enum kw kw = kw_lookup(k);
+
+		if (kw == KW_OTHER)
+			continue;
+		cn->items[n].kw = kw;
+		cn->items[n++].v = v;
+	}
+	cn->n = n;
+	if (pmap_put(&w->s->nodes, node, cn) < 0) {
+		free(cn);
+		return fg_error_oom(w->err);
+	}
+	return 0;
+}
+
 static int walk_schema(struct walk *w, json_t *node, const char *base, int strict)
 {
 	char *child_base = NULL;
 	const char *k;
 	json_t *v, *ref;
-	int rc = 0;
+	int rc = 0, saved_broken = w->broken;
 
 	if (json_is_boolean(node))
 		return 0;
@@ -569,12 +657,16 @@ static int walk_schema(struct walk *w, json_t *node, const char *base, int stric
 		if (rc < 0)
 			goto out;
 	}
+	w->broken = 0;
 	json_object_foreach(node, k, v) {
 		rc = walk_keyword(w, k, v, base, strict);
 		if (rc < 0)
 			break;
 	}
+	if (rc == 0)
+		rc = build_node(w, node, w->broken);
 out:
+	w->broken = saved_broken;
 	w->depth--;
 	free(child_base);
 	return rc;
@@ -608,22 +700,41 @@ static json_t *lookup_uri(const struct fg_schema *s, const char *uri)
 	return node;
 }
 
-static void resolve_pending(struct fg_schema *s)
+/* Resolves every "$ref" not resolved yet. A target no walk reached (a
+ * pointer into "default", say) is walked now, leniently, so validation
+ * finds every node it can reach compiled. */
+static int resolve_pending(struct fg_schema *s, struct fg_error *err)
 {
 	size_t i;
+	int rc = 0;
 
-	for (i = 0; i < s->refs.cap; i++) {
+	for (i = 0; rc == 0 && i < s->refs.cap; i++) {
 		struct ref_entry *e = s->refs.vals[i];
+		struct walk w = { s, FG_BUF_INIT, err, 0, 0 };
+		char *base;
 
-		if (s->refs.keys[i] && !e->target)
-			e->target = lookup_uri(s, e->uri);
+		if (!s->refs.keys[i] || e->target)
+			continue;
+		e->target = lookup_uri(s, e->uri);
+		if (!e->target || !json_is_object(e->target) ||
+		    pmap_get(&s->nodes, e->target))
+			continue;
+		base = fg_strdup(e->uri);
+		if (!base)
+			return fg_error_oom(err);
+		strip_fragment(base);
+		rc = walk_schema(&w, e->target, base, 0);
+		fg_buf_release(&w.sp);
+		free(base);
+		i = (size_t)-1; /* the walk may have added refs: start over */
 	}
+	return rc;
 }
 
 static int add_document(struct fg_schema *s, json_t *doc, const char *uri,
 			struct fg_error *err)
 {
-	struct walk w = { s, FG_BUF_INIT, err, 0 };
+	struct walk w = { s, FG_BUF_INIT, err, 0, 0 };
 	char *base = fg_strdup(uri ? uri : "");
 	int rc;
 
@@ -642,7 +753,7 @@ static int add_document(struct fg_schema *s, json_t *doc, const char *uri,
 	fg_buf_release(&w.sp);
 	free(base);
 	if (rc == 0)
-		resolve_pending(s);
+		rc = resolve_pending(s, err);
 	return rc;
 }
 
@@ -750,6 +861,113 @@ static int json_same(const json_t *a, const json_t *b)
 	}
 }
 
+/* A hash that agrees with json_same: equal values hash equally. */
+static uint64_t json_hash(const json_t *v)
+{
+	uint64_t h = 1469598103934665603ULL;
+	size_t i, n;
+
+	switch (json_typeof(v)) {
+	case JSON_INTEGER:
+	case JSON_REAL: {
+		double d = json_number_value(v);
+		unsigned char bytes[sizeof(d)];
+
+		if (d == 0)
+			d = 0; /* -0 equals 0 */
+		memcpy(bytes, &d, sizeof(d));
+		for (i = 0; i < sizeof(d); i++)
+			h = (h ^ bytes[i]) * 1099511628211ULL;
+		return h;
+	}
+	case JSON_STRING: {
+		const unsigned char *p = (const unsigned char *)json_string_value(v);
+
+		n = json_string_length(v);
+		for (i = 0; i < n; i++)
+			h = (h ^ p[i]) * 1099511628211ULL;
+		return h;
+	}
+	case JSON_ARRAY:
+		n = json_array_size(v);
+		for (i = 0; i < n; i++)
+			h = (h ^ json_hash(json_array_get(v, i))) * 1099511628211ULL;
+		return h ^ 0xa77a;
+	case JSON_OBJECT: {
+		const char *k;
+		json_t *m;
+		uint64_t sum = 0x0b7ec7;
+
+		json_object_foreach((json_t *)v, k, m) {
+			uint64_t kh = 1469598103934665603ULL;
+			const char *p;
+
+			/* k itself must not move: the foreach finds the next key by it */
+			for (p = k; *p; p++)
+				kh = (kh ^ (unsigned char)*p) * 1099511628211ULL;
+			sum += (kh ^ (json_hash(m) * 0x9E3779B97F4A7C15ULL));
+		}
+		return sum; /* order-independent, like object equality */
+	}
+	case JSON_TRUE: return 0x7e;
+	case JSON_FALSE: return 0xfa;
+	default: return 0x11;
+	}
+}
+
+struct hashed {
+	uint64_t h;
+	size_t i;
+};
+
+static int cmp_hashed(const void *a, const void *b)
+{
+	const struct hashed *x = a, *y = b;
+
+	if (x->h != y->h)
+		return x->h < y->h ? -1 : 1;
+	return x->i < y->i ? -1 : x->i > y->i;
+}
+
+/* Finds two equal items in O(n log n): a pushed array of 100,000 items must
+ * not cost 5e9 comparisons. Returns 1 and the pair, 0, or FG_ENOMEM. */
+static int find_duplicate(const json_t *arr, size_t *first, size_t *second)
+{
+	size_t n = json_array_size(arr), i, j, k;
+	struct hashed *hs;
+	int found = 0;
+
+	if (n < 2)
+		return 0;
+	hs = malloc(n * sizeof(*hs));
+	if (!hs)
+		return FG_ENOMEM;
+	for (i = 0; i < n; i++) {
+		hs[i].h = json_hash(json_array_get(arr, i));
+		hs[i].i = i;
+	}
+	qsort(hs, n, sizeof(*hs), cmp_hashed);
+	for (i = 0; i < n && !found; i = j) {
+		for (j = i + 1; j < n && hs[j].h == hs[i].h; j++)
+			;
+		for (k = i; k < j && !found; k++) {
+			size_t m;
+
+			for (m = k + 1; m < j; m++) {
+				if (json_same(json_array_get(arr, hs[k].i),
+					      json_array_get(arr, hs[m].i))) {
+					*first = hs[k].i;
+					*second = hs[m].i;
+					found = 1;
+					break;
+				}
+			}
+		}
+	}
+	free(hs);
+	return found;
+}
+
 static const char *type_name(const json_t *v)
 {
 	switch (json_typeof(v)) {
@@ -806,10 +1024,19 @@ static void render(struct fg_buf *b, const json_t *v, int quote)
 		size_t len = json_string_length(v);
 		const char *q = quote ? "'" : "";
 
-		if (len > 60)
-			fg_buf_printf(b, "%s%.57s...%s", q, json_string_value(v), q);
-		else
-			fg_buf_printf(b, "%s%s%s", q, json_string_value(v), q);
+		const char *str = json_string_value(v);
+		size_t cut = len;
+
+		if (len > 60) {
+			/* cut on a code point boundary: messages stay valid UTF-8 */
+			cut = 57;
+			while (cut > 0 && ((unsigned char)str[cut] & 0xC0) == 0x80)
+				cut--;
+		}
+		fg_buf_puts(b, q);
+		fg_buf_put(b, str, cut);
+		fg_buf_puts(b, cut < len ? "..." : "");
+		fg_buf_puts(b, q);
 		return;
 	}
 	if (json_is_object(v)) {
@@ -823,6 +1050,19 @@ static void render(struct fg_buf *b, const json_t *v, int quote)
 	text = json_dumps(v, JSON_ENCODE_ANY | JSON_COMPACT | JSON_REAL_PRECISION(15));
 	fg_buf_puts(b, text ? text : "?");
 	free(text);
+}
+
+/* "value 5", "value 'x'", or "the object" where quoting would not help. */
+static void put_value(struct fg_buf *b, const json_t *v)
+{
+	if (json_is_object(v) && json_object_size(v)) {
+		fg_buf_puts(b, "the object");
+	} else if (json_is_array(v) && json_array_size(v)) {
+		fg_buf_puts(b, "the array");
+	} else {
+		fg_buf_puts(b, "value ");
+		render(b, v, 1);
+	}
 }
 
 /* ---- validation ---- */
@@ -857,6 +1097,30 @@ static void locate(const struct vctx *c, int *line, int *col)
 	free(p);
 }
 
+/* Pushed values end up in hook output that git prefixes with "remote: "
+ * line by line: a newline or escape sequence in a value must not be able to
+ * forge a line or recolour the terminal, so control bytes become \xNN. */
+static void escape_controls(struct fg_buf *msg)
+{
+	struct fg_buf out = FG_BUF_INIT;
+	size_t i;
+
+	for (i = 0; i < msg->len; i++) {
+		unsigned char ch = (unsigned char)msg->ptr[i];
+
+		if (ch < 0x20 || ch == 0x7f)
+			fg_buf_printf(&out, "\\x%02x", ch);
+		else
+			fg_buf_putc(&out, (char)ch);
+	}
+	if (!out.failed && out.len != msg->len) {
+		fg_buf_release(msg);
+		*msg = out;
+	} else {
+		fg_buf_release(&out);
+	}
+}
+
 static int report(struct vctx *c, const char *keyword, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 
@@ -871,6 +1135,7 @@ static int report(struct vctx *c, const char *keyword, const char *fmt, ...)
 	va_start(ap, fmt);
 	fg_buf_vprintf(&msg, fmt, ap);
 	va_end(ap);
+	escape_controls(&msg);
 	locate(c, &line, &col);
 	fg_diags_add(c->diags, c->doc ? c->doc->path : NULL, line, col,
 		     fg_buf_cstr(&c->ptr), keyword, NULL, "%s", fg_buf_cstr(&msg));
@@ -886,13 +1151,13 @@ static size_t ptr_push_key(struct vctx *c, const char *key)
 	const char *p;
 
 	fg_buf_putc(&c->ptr, '/');
-	for (p = key; *p; p++) {
-		if (*p == '~')
-			fg_buf_puts(&c->ptr, "~0");
-		else if (*p == '/')
-			fg_buf_puts(&c->ptr, "~1");
-		else
-			fg_buf_putc(&c->ptr, *p);
+	for (p = key; *p;) {
+		size_t run = strcspn(p, "~/");
+
+		fg_buf_put(&c->ptr, p, run);
+		p += run;
+		if (*p)
+			fg_buf_puts(&c->ptr, *p++ == '~' ? "~0" : "~1");
 	}
 	return len;
 }
@@ -970,8 +1235,7 @@ static int v_type(struct vctx *c, const json_t *t, const json_t *inst)
 	if (json_is_string(t)) {
 		if (type_matches(json_string_value(t), inst))
 			return 0;
-		fg_buf_puts(&b, "value ");
-		render(&b, inst, 1);
+		put_value(&b, inst);
 		rc = report(c, "type", "%s is of type '%s', expected '%s'",
 			    fg_buf_cstr(&b), type_name(inst), json_string_value(t));
 		fg_buf_release(&b);
@@ -982,8 +1246,7 @@ static int v_type(struct vctx *c, const json_t *t, const json_t *inst)
 			return 0;
 	if (!c->diags)
 		return 1;
-	fg_buf_puts(&b, "value ");
-	render(&b, inst, 1);
+	put_value(&b, inst);
 	fg_buf_printf(&b, " is of type '%s', expected one of [", type_name(inst));
 	json_array_foreach(t, i, e)
 		fg_buf_printf(&b, "%s%s", i ? ", " : "", json_string_value(e));
@@ -1005,8 +1268,7 @@ static int v_enum(struct vctx *c, const json_t *list, const json_t *inst)
 			return 0;
 	if (!c->diags)
 		return 1;
-	fg_buf_puts(&b, "value ");
-	render(&b, inst, 1);
+	put_value(&b, inst);
 	fg_buf_puts(&b, " is not one of [");
 	json_array_foreach(list, i, e) {
 		if (i == 20) {
@@ -1032,8 +1294,7 @@ static int v_const(struct vctx *c, const json_t *want, const json_t *inst)
 		return 0;
 	if (!c->diags)
 		return 1;
-	fg_buf_puts(&b, "value ");
-	render(&b, inst, 1);
+	put_value(&b, inst);
 	fg_buf_puts(&b, " must be ");
 	render(&b, want, 1);
 	rc = report(c, "const", "%s", fg_buf_cstr(&b));
@@ -1095,8 +1356,7 @@ static int v_number(struct vctx *c, const char *k, const json_t *limit,
 		return 0;
 	if (!c->diags)
 		return 1;
-	fg_buf_puts(&b, "value ");
-	render(&b, inst, 1);
+	put_value(&b, inst);
 	fg_buf_printf(&b, " %s ", what);
 	render(&b, limit, 1);
 	rc = report(c, k, "%s", fg_buf_cstr(&b));
@@ -1215,13 +1475,16 @@ static int v_array(struct vctx *c, json_t *schema, const char *k, json_t *kv,
 			      (long long)lim);
 	}
 	if (!strcmp(k, "uniqueItems")) {
+		int dup;
+
 		if (!json_is_true(kv))
 			return 0;
-		for (i = 0; i < n; i++)
-			for (j = i + 1; j < n; j++)
-				if (json_same(json_array_get(inst, i), json_array_get(inst, j)))
-					return report(c, k, "items %zu and %zu are equal; "
-						      "items must be unique", i, j);
+		dup = find_duplicate(inst, &i, &j);
+		if (dup < 0)
+			return fg_error_oom(c->err);
+		if (dup)
+			return report(c, k, "items %zu and %zu are equal; "
+				      "items must be unique", i, j);
 		return 0;
 	}
 	if (!strcmp(k, "contains")) {
@@ -1394,9 +1657,9 @@ static int v_object(struct vctx *c, json_t *schema, const char *k, json_t *kv,
 
 			if (!name)
 				rc = fg_error_oom(c->err);
-			else if (!c->diags)
-				rc = v_quiet(c, kv, name);
 			else
+				rc = v_quiet(c, kv, name);
+			if (rc > 0 && c->diags)
 				rc = v_summarize(c, kv, name, "", &sum);
 			if (rc > 0)
 				report(c, k, "property name '%s' is not allowed: %s", dk,
@@ -1416,7 +1679,7 @@ static int v_object(struct vctx *c, json_t *schema, const char *k, json_t *kv,
 static int v_combinator(struct vctx *c, const char *k, json_t *list,
 			const json_t *inst)
 {
-	size_t i, n = json_array_size(list), valid = 0;
+	size_t i, n = json_array_size(list), valid = 0, first = 0;
 	struct fg_buf sum = FG_BUF_INIT, which = FG_BUF_INIT;
 	int rc, bad = 0;
 	char label[32];
@@ -1435,10 +1698,12 @@ static int v_combinator(struct vctx *c, const char *k, json_t *list,
 		if (rc < 0)
 			return rc;
 		if (rc == 0) {
-			valid++;
-			fg_buf_printf(&which, "%s#%zu", valid > 1 ? ", " : "", i);
-			if (k[0] == 'a')
-				break; /* anyOf: one is enough */
+			if (++valid == 1)
+				first = i;
+			else if (c->diags)
+				fg_buf_printf(&which, "%s#%zu", valid == 2 ? "" : ", ", i);
+			if (k[0] == 'a' || (valid == 2 && !c->diags))
+				break; /* the verdict is known */
 		}
 	}
 	if (valid == 1 || (valid && k[0] == 'a')) {
@@ -1450,8 +1715,8 @@ static int v_combinator(struct vctx *c, const char *k, json_t *list,
 		return 1;
 	}
 	if (valid > 1) {
-		rc = report(c, k, "value matches %zu schemas of oneOf (%s), "
-			    "exactly one must match", valid, fg_buf_cstr(&which));
+		rc = report(c, k, "value matches %zu schemas of oneOf (#%zu, %s), "
+			    "exactly one must match", valid, first, fg_buf_cstr(&which));
 		fg_buf_release(&which);
 		return rc;
 	}
@@ -1468,80 +1733,64 @@ static int v_combinator(struct vctx *c, const char *k, json_t *list,
 	return rc;
 }
 
-static int v_keyword(struct vctx *c, json_t *schema, const char *k, json_t *kv,
+static int v_keyword(struct vctx *c, json_t *schema, const struct ckw *it,
 		     const json_t *inst)
 {
+	const char *k = kw_names[it->kw];
+	json_t *kv = it->v, *branch;
 	int rc;
 
-	switch (k[0]) {
-	case 't':
-		if (!strcmp(k, "type"))
-			return v_type(c, kv, inst);
-		return 0;
-	case 'e':
-		if (!strcmp(k, "enum"))
-			return v_enum(c, kv, inst);
-		break; /* exclusiveMaximum, exclusiveMinimum */
-	case 'c':
-		if (!strcmp(k, "const"))
-			return v_const(c, kv, inst);
-		if (!strcmp(k, "contains") && json_is_array(inst))
-			return v_array(c, schema, k, kv, inst);
-		return 0;
-	case 'a':
-		if (!strcmp(k, "allOf") || !strcmp(k, "anyOf"))
-			return v_combinator(c, k, kv, inst);
-		if (!strcmp(k, "additionalProperties") && json_is_object(inst))
-			return v_object(c, schema, k, kv, inst);
-		return 0; /* additionalItems is handled with items */
-	case 'o':
-		if (!strcmp(k, "oneOf"))
-			return v_combinator(c, k, kv, inst);
-		return 0;
-	case 'n':
-		if (!strcmp(k, "not")) {
-			rc = v_quiet(c, kv, inst);
-			if (rc != 0)
-				return rc < 0 ? rc : 0;
-			return report(c, k, "value must not match the 'not' schema");
-		}
-		return 0;
-	case 'i':
-		if (!strcmp(k, "if")) {
-			json_t *branch;
-
-			rc = v_quiet(c, kv, inst);
-			if (rc < 0)
-				return rc;
-			branch = json_object_get(schema, rc == 0 ? "then" : "else");
-			return branch ? v_schema(c, branch, inst) : 0;
-		}
-		if (!strcmp(k, "items") && json_is_array(inst))
-			return v_array(c, schema, k, kv, inst);
-		return 0;
-	case 'd':
-		if (!strcmp(k, "dependencies") && json_is_object(inst))
-			return v_object(c, schema, k, kv, inst);
-		return 0;
-	default:
+	switch (it->kw) {
+	case KW_TYPE:
+		return v_type(c, kv, inst);
+	case KW_ENUM:
+		return v_enum(c, kv, inst);
+	case KW_CONST:
+		return v_const(c, kv, inst);
+	case KW_ALL_OF:
+	case KW_ANY_OF:
+	case KW_ONE_OF:
+		return v_combinator(c, k, kv, inst);
+	case KW_NOT:
+		rc = v_quiet(c, kv, inst);
+		if (rc != 0)
+			return rc < 0 ? rc : 0;
+		return report(c, k, "value must not match the 'not' schema");
+	case KW_IF:
+		rc = v_quiet(c, kv, inst);
+		if (rc < 0)
+			return rc;
+		branch = json_object_get(schema, rc == 0 ? "then" : "else");
+		return branch ? v_schema(c, branch, inst) : 0;
+	case KW_MULTIPLE_OF:
+	case KW_MAXIMUM:
+	case KW_EXCL_MAXIMUM:
+	case KW_MINIMUM:
+	case KW_EXCL_MINIMUM:
+		return json_is_number(inst) ? v_number(c, k, kv, inst) : 0;
+	case KW_MAX_LENGTH:
+	case KW_MIN_LENGTH:
+	case KW_PATTERN:
+	case KW_FORMAT:
+		return json_is_string(inst) ? v_string(c, k, kv, inst) : 0;
+	case KW_ITEMS:
+	case KW_MAX_ITEMS:
+	case KW_MIN_ITEMS:
+	case KW_UNIQUE_ITEMS:
+	case KW_CONTAINS:
+		return json_is_array(inst) ? v_array(c, schema, k, kv, inst) : 0;
+	case KW_MAX_PROPERTIES:
+	case KW_MIN_PROPERTIES:
+	case KW_REQUIRED:
+	case KW_PROPERTIES:
+	case KW_PATTERN_PROPERTIES:
+	case KW_ADDITIONAL_PROPERTIES:
+	case KW_DEPENDENCIES:
+	case KW_PROPERTY_NAMES:
+		return json_is_object(inst) ? v_object(c, schema, k, kv, inst) : 0;
+	case KW_OTHER:
 		break;
 	}
-	if (json_is_number(inst) &&
-	    (!strcmp(k, "multipleOf") || !strcmp(k, "maximum") || !strcmp(k, "minimum") ||
-	     !strcmp(k, "exclusiveMaximum") || !strcmp(k, "exclusiveMinimum")))
-		return v_number(c, k, kv, inst);
-	if (json_is_string(inst) &&
-	    (!strcmp(k, "maxLength") || !strcmp(k, "minLength") ||
-	     !strcmp(k, "pattern") || !strcmp(k, "format")))
-		return v_string(c, k, kv, inst);
-	if (json_is_array(inst) &&
-	    (!strcmp(k, "maxItems") || !strcmp(k, "minItems") || !strcmp(k, "uniqueItems")))
-		return v_array(c, schema, k, kv, inst);
-	if (json_is_object(inst) &&
-	    (!strcmp(k, "properties") || !strcmp(k, "patternProperties") ||
-	     !strcmp(k, "required") || !strcmp(k, "maxProperties") ||
-	     !strcmp(k, "minProperties") || !strcmp(k, "propertyNames")))
-		return v_object(c, schema, k, kv, inst);
 	return 0;
 }
 
@@ -1556,31 +1805,41 @@ static int v_ref(struct vctx *c, json_t *schema, const json_t *inst)
 		return fg_error_set(c->err, FG_ENOTFOUND,
 				    "unresolvable $ref '%s': no schema with that URI "
 				    "was registered", e->uri);
+	if (!json_is_object(e->target) && !json_is_boolean(e->target))
+		return fg_error_set(c->err, FG_EINVALID,
+				    "$ref '%s' does not point to a schema", e->uri);
 	return v_schema(c, e->target, inst);
 }
 
 static int v_schema(struct vctx *c, json_t *schema, const json_t *inst)
 {
-	const char *k;
-	json_t *kv;
+	const struct cnode *cn;
+	size_t i;
 	int rc = 0, bad = 0;
 
 	if (json_is_true(schema))
 		return 0;
-	if (!json_is_object(schema))
+	if (json_is_false(schema))
 		return report(c, "false", "value is not allowed here");
+	cn = pmap_get(&c->s->nodes, schema);
+	if (!cn)
+		return fg_error_set(c->err, FG_EINVALID, "schema node was not compiled");
+	if (cn->broken)
+		return fg_error_set(c->err, FG_EINVALID,
+				    "a $ref leads to a malformed schema (checked at '%s')",
+				    fg_buf_cstr(&c->ptr));
 	if (++c->depth > MAX_DEPTH) {
 		rc = fg_error_set(c->err, FG_ELIMIT,
 				  "schema recursion deeper than %d at '%s' (a $ref loop?)",
 				  MAX_DEPTH, fg_buf_cstr(&c->ptr));
 		goto out;
 	}
-	if (json_object_get(schema, "$ref")) {
+	if (cn->ref) {
 		rc = v_ref(c, schema, inst); /* draft 7: siblings are ignored */
 		goto out;
 	}
-	json_object_foreach(schema, k, kv) {
-		rc = v_keyword(c, schema, k, kv, inst);
+	for (i = 0; i < cn->n; i++) {
+		rc = v_keyword(c, schema, &cn->items[i], inst);
 		if (rc < 0)
 			break;
 		if (rc) {
@@ -1603,14 +1862,13 @@ int fg_schema_validate(const struct fg_schema *schema, const json_t *instance,
 	struct vctx c = { schema, doc, diags, err, FG_BUF_INIT, NULL, 0 };
 	int rc;
 
-	if (!schema || !instance || !diags)
-		return fg_error_set(err, FG_EINVALID, "validate needs a schema, an instance "
-				    "and a list for the findings");
+	if (!schema || !instance)
+		return fg_error_set(err, FG_EINVALID, "validate needs a schema and an instance");
 	c.md = pcre2_match_data_create(1, NULL);
 	if (!c.md)
 		return fg_error_oom(err);
 	rc = v_schema(&c, schema->root, instance);
-	if (rc >= 0 && (c.ptr.failed || diags->failed))
+	if (rc >= 0 && (c.ptr.failed || (diags && diags->failed)))
 		rc = fg_error_oom(err);
 	pcre2_match_data_free(c.md);
 	fg_buf_release(&c.ptr);

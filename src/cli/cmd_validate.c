@@ -32,6 +32,9 @@ static int load_input(const char *path, struct fg_yaml_doc **doc, json_t **json,
 	*json = NULL;
 	if (has_suffix(path, ".json")) {
 		*json = json_load_file(path, JSON_REJECT_DUPLICATES | JSON_DECODE_ANY, &jerr);
+		if (!*json && jerr.line < 1)
+			return fg_error_set(err, FG_EIO, "unable to read '%s': %s", path,
+					    jerr.text);
 		if (!*json)
 			return fg_error_set(err, FG_EINVALID, "%s:%d:%d: %s", path,
 					    jerr.line, jerr.column, jerr.text);
@@ -125,8 +128,12 @@ int cmd_validate(int argc, char **argv)
 		usage(stderr);
 		return 2;
 	}
-	if (load_input(schema_path, &sdoc, &sjson, &err) < 0 ||
-	    fg_schema_new(&schema, sdoc ? sdoc->root : sjson, NULL, &err) < 0) {
+	if (load_input(schema_path, &sdoc, &sjson, &err) < 0) {
+		fprintf(stderr, "fleetgate validate: %s\n", err.message);
+		rc = 2;
+		goto out;
+	}
+	if (fg_schema_new(&schema, sdoc ? sdoc->root : sjson, NULL, &err) < 0) {
 		fprintf(stderr, "fleetgate validate: %s: %s\n", schema_path, err.message);
 		rc = 2;
 		goto out;
