@@ -22,6 +22,7 @@ struct checker {
 	struct fg_diags *out;
 	struct fg_error *err;
 	json_t *fleet_seen;             /* merged-check findings in fleet.yaml */
+	json_t *branch_cache;           /* name -> bool: asked branch_exists */
 	struct device_ref *ids;         /* full check: for the uniqueness rule */
 	size_t nids, aids;
 	int collect_ids;
@@ -271,16 +272,27 @@ static int check_document(struct checker *c, const struct fg_yaml_doc *doc,
 
 /* ---- branches ---- */
 
-static int branch_known(const struct checker *c, const char *name, int *checked)
+static int branch_known(struct checker *c, const char *name, int *checked)
 {
 	const struct fg_fleet_check_opts *o = c->opts;
+	json_t *cached;
 	size_t i;
+	int found;
 
 	*checked = o->known_branch_count > 0 || o->branch_exists;
 	for (i = 0; i < o->known_branch_count; i++)
 		if (o->known_branches[i] && !strcmp(o->known_branches[i], name))
 			return 1;
-	return o->branch_exists ? o->branch_exists(name, o->branch_payload) : 0;
+	if (!o->branch_exists)
+		return 0;
+	/* 100,000 devices name a handful of branches: ask the repository once
+	 * per name, not once per device */
+	cached = json_object_get(c->branch_cache, name);
+	if (cached)
+		return json_is_true(cached);
+	found = o->branch_exists(name, o->branch_payload) ? 1 : 0;
+	json_object_set_new(c->branch_cache, name, json_boolean(found));
+	return found;
 }
 
 static int check_branch(struct checker *c, const struct fg_yaml_doc *doc,
@@ -561,7 +573,8 @@ static int checker_init(struct checker *c, struct fg_source *src,
 	c->out = out;
 	c->err = err;
 	c->fleet_seen = json_object();
-	if (!c->fleet_seen)
+	c->branch_cache = json_object();
+	if (!c->fleet_seen || !c->branch_cache)
 		return oom(c);
 	rc = fg_fleet_format_init(&c->fmt, err);
 	if (rc == 0)
@@ -581,6 +594,7 @@ static void checker_release(struct checker *c)
 		free(c->ids[i].path);
 	free(c->ids);
 	json_decref(c->fleet_seen);
+	json_decref(c->branch_cache);
 	fg_fleet_format_release(&c->fmt);
 	fg_schema_free(c->conf_schema);
 	fg_yaml_doc_free(c->fleet_doc);
