@@ -501,6 +501,7 @@ static bool queue_has_due(const char *spool, const struct fg_queue_run_options *
 	return due;
 }
 
+/* Runs passes until one runs nothing (a push may queue more while we run). */
 static int drain_locked(const char *spool, fg_job_executor exec, void *ctx,
 			const struct fg_queue_run_options *opts,
 			struct fg_queue_run_stats *stats, struct fg_error *err)
@@ -508,19 +509,28 @@ static int drain_locked(const char *spool, fg_job_executor exec, void *ctx,
 	bool ran;
 	int rc;
 
-	/* keep draining: a push may queue more while we run */
-	do {
+	do
 		rc = run_pass(spool, exec, ctx, opts, stats, &ran, err);
-		if (rc == 0 && !ran && stats->next_due && opts->wait_for_retries) {
-			time_t wait = stats->next_due - time(NULL);
+	while (rc == 0 && ran);
+	return rc;
+}
 
-			if (wait > (time_t)opts->max_wait)
-				break;
-			if (wait > 0)
-				sleep((unsigned)wait);
-			ran = true;
-		}
-	} while (rc == 0 && ran);
+/* One locked drain. Returns 0, 1 when another worker holds the lock, or an
+ * FG_E* code. */
+static int drain_once(const char *spool, const char *lock, fg_job_executor exec,
+		      void *ctx, const struct fg_queue_run_options *opts,
+		      struct fg_queue_run_stats *stats, struct fg_error *err)
+{
+	int fd = open(lock, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0640);
+	int rc;
+
+	if (fd < 0)
+		return io_error(err, "open", lock);
+	if (flock(fd, LOCK_EX | LOCK_NB) < 0)
+		rc = errno == EWOULDBLOCK ? 1 : io_error(err, "lock", lock);
+	else
+		rc = drain_locked(spool, exec, ctx, opts, stats, err);
+	close(fd); /* drops the lock */
 	return rc;
 }
 
@@ -529,33 +539,41 @@ int fg_queue_run(const char *spool, fg_job_executor exec, void *ctx,
 		 struct fg_queue_run_stats *stats, struct fg_error *err)
 {
 	char *lock = fg_asprintf("%s/worker.lock", spool);
-	int fd = -1, rc, rounds = 0;
+	int rc, rounds = 0;
+	bool ran_any = false;
 
 	memset(stats, 0, sizeof(*stats));
 	if (!lock)
 		return fg_error_oom(err);
 	if ((rc = fg_queue_open(spool, err)) < 0)
 		goto out;
-again:
-	fd = open(lock, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0640);
-	if (fd < 0) {
-		rc = io_error(err, "open", lock);
-		goto out;
+	for (;;) {
+		rc = drain_once(spool, lock, exec, ctx, opts, stats, err);
+		if (rc < 0 || (rc == 1 && !ran_any))
+			break;
+		ran_any = true;
+		/* A job queued between our last pass and the unlock found the lock
+		 * taken and its own worker gave up: look once more after unlocking. */
+		if (rounds++ < 3 && queue_has_due(spool, opts))
+			continue;
+		if (rc == 0 && stats->next_due && opts->wait_for_retries) {
+			time_t wait = stats->next_due - time(NULL);
+
+			if (wait > (time_t)opts->max_wait)
+				break;
+			/* Sleep without the lock: `fleetgate queue run --now` by an
+			 * admin (Mender is back) must not be told to wait for us. */
+			if (wait > 0)
+				sleep((unsigned)wait);
+			rounds = 0;
+			continue;
+		}
+		break;
 	}
-	if (flock(fd, LOCK_EX | LOCK_NB) < 0) {
-		rc = errno == EWOULDBLOCK ? 1 : io_error(err, "lock", lock);
-		goto out;
-	}
-	rc = drain_locked(spool, exec, ctx, opts, stats, err);
-	close(fd);
-	fd = -1;
-	/* A job queued between our last pass and the unlock found the lock
-	 * taken and its own worker gave up: look once more after unlocking. */
-	if (rc == 0 && rounds++ < 3 && queue_has_due(spool, opts))
-		goto again;
+	/* Another worker took over after our first round: we did our part. */
+	if (rc == 1 && ran_any)
+		rc = 0;
 out:
-	if (fd >= 0)
-		close(fd);
 	free(lock);
 	return rc;
 }
