@@ -173,12 +173,20 @@ int fg_post_receive_run(const struct fg_post_receive_input *in)
 			"repository\n");
 		return FG_EIO;
 	}
-	if ((rc = fg_hook_parse_updates(&updates, in->stdin_data, in->stdin_len, &err)) < 0 ||
-	    (rc = fg_hook_parse_push_options(&opts, in->lookup, &err)) < 0) {
+	if ((rc = fg_hook_parse_updates(&updates, in->stdin_data, in->stdin_len, &err)) < 0) {
 		fprintf(in->out, "fleetgate: ERROR: no rollout queued: %s\n", err.message);
 		goto out;
 	}
 	policy = load_policy(in, git_dir);
+	/* The refs have moved whatever the options say: options we cannot
+	 * read (too many, too long) must not cost the devices their rollout. */
+	if (fg_hook_parse_push_options(&opts, in->lookup, &err) < 0) {
+		fprintf(in->out, "fleetgate: WARNING: push options ignored (%s); the "
+			"rollout is queued as if none had been given\n", err.message);
+		fg_serverlog(policy, "post-receive", "verdict", "options-ignored",
+			     "error", err.message, "pusher", pusher, NULL);
+		fg_error_clear(&err);
+	}
 	spool = fg_post_receive_spool(policy, git_dir);
 	if (!spool) {
 		rc = FG_ENOMEM;
