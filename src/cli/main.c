@@ -11,6 +11,8 @@ const struct fg_command fg_commands[] = {
 	{ "install", cmd_install, "install the hooks into a bare repository" },
 	{ "policy", cmd_policy, "check a server policy file (policy check FILE)" },
 	{ "queue", cmd_queue, "list, run, retry or drop rollout jobs" },
+	{ "check", cmd_check, "check a fleet repository (check [DIR] | --git-dir D --rev R)" },
+	{ "validate", cmd_validate, "validate YAML/JSON files against a JSON Schema" },
 	{ NULL, NULL, NULL }
 };
 
