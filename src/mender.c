@@ -541,6 +541,7 @@ void fg_mender_deployment_release(struct fg_mender_deployment *d)
 	free(d->name);
 	free(d->artifact_name);
 	free(d->status);
+	free(d->type);
 	memset(d, 0, sizeof(*d));
 }
 
@@ -561,7 +562,7 @@ static int deployment_from_json(json_t *o, const char *what,
 				struct fg_mender_deployment *d,
 				struct fg_error *err)
 {
-	const char *id, *name, *artifact, *status;
+	const char *id, *name, *artifact, *status, *type;
 	json_t *count;
 	int rc;
 
@@ -571,7 +572,8 @@ static int deployment_from_json(json_t *o, const char *what,
 	if ((rc = get_string(o, "id", 1, &id, what, err)) < 0 ||
 	    (rc = get_string(o, "name", 1, &name, what, err)) < 0 ||
 	    (rc = get_string(o, "artifact_name", 1, &artifact, what, err)) < 0 ||
-	    (rc = get_string(o, "status", 1, &status, what, err)) < 0)
+	    (rc = get_string(o, "status", 1, &status, what, err)) < 0 ||
+	    (rc = get_string(o, "type", 0, &type, what, err)) < 0)
 		return rc;
 	count = json_object_get(o, "device_count");
 	if (count && !json_is_integer(count))
@@ -582,7 +584,9 @@ static int deployment_from_json(json_t *o, const char *what,
 	d->name = fg_strdup(name);
 	d->artifact_name = fg_strdup(artifact);
 	d->status = fg_strdup(status);
-	if (!d->id || !d->name || !d->artifact_name || !d->status) {
+	d->type = type ? fg_strdup(type) : NULL;
+	if (!d->id || !d->name || !d->artifact_name || !d->status ||
+	    (type && !d->type)) {
 		fg_mender_deployment_release(d);
 		return fg_error_oom(err);
 	}
@@ -781,6 +785,89 @@ int fg_mender_list_active_deployments(struct fg_mender *m,
 		rc = list_status(m, "inprogress", out, err);
 	while (rc < 0 && out->count > start)
 		fg_mender_deployment_release(&out->items[--out->count]);
+	return rc;
+}
+
+void fg_mender_ids_release(struct fg_mender_ids *ids)
+{
+	if (!ids)
+		return;
+	while (ids->count)
+		free(ids->items[--ids->count]);
+	free(ids->items);
+	ids->items = NULL;
+	ids->alloc = 0;
+}
+
+static int append_id(struct fg_mender_ids *out, json_t *o, size_t i,
+		     struct fg_error *err)
+{
+	const char *id;
+	char what[64];
+	int rc;
+
+	snprintf(what, sizeof(what), "deployment device %zu", i);
+	if (!json_is_object(o))
+		return fg_error_set(err, FG_EINVALID, "%s is not an object", what);
+	if ((rc = get_string(o, "id", 1, &id, what, err)) < 0)
+		return rc;
+	if (grow((void **)&out->items, &out->alloc, out->count, sizeof(*out->items)) < 0 ||
+	    !(out->items[out->count] = fg_strdup(id)))
+		return fg_error_oom(err);
+	out->count++;
+	return 0;
+}
+
+int fg_mender_parse_device_ids(const char *body, size_t len,
+			       struct fg_mender_ids *out, struct fg_error *err)
+{
+	json_t *root = load_json(body, len, "deployment device list", err), *o;
+	size_t start = out->count, i;
+	int rc = 0;
+
+	if (!root)
+		return FG_EINVALID;
+	if (!json_is_array(root))
+		rc = fg_error_set(err, FG_EINVALID,
+				  "deployment device list is not a JSON array");
+	json_array_foreach(root, i, o)
+		if (rc == 0)
+			rc = append_id(out, o, i, err);
+	while (rc < 0 && out->count > start)
+		free(out->items[--out->count]);
+	json_decref(root);
+	return rc;
+}
+
+int fg_mender_deployment_device_ids(struct fg_mender *m, const char *id,
+				    const char *status, struct fg_mender_ids *out,
+				    struct fg_error *err)
+{
+	size_t start = out->count, before;
+	int page = 1, more, rc;
+	char path[512];
+
+	if ((rc = check_id(id, err)) < 0)
+		return rc;
+	do {
+		struct fg_http_response resp = FG_HTTP_RESPONSE_INIT;
+
+		snprintf(path, sizeof(path), P_DEPLOYMENTS "/%s/devices/list?%s%s%s"
+			 "page=%d&per_page=%d", id, status ? "status=" : "",
+			 status ? status : "", status ? "&" : "", page,
+			 FG_MENDER_PAGE_SIZE);
+		before = out->count;
+		rc = call(m, "GET", path, NULL, &resp, err);
+		if (rc == 0 && (rc = fg_mender_parse_device_ids(resp.body.ptr,
+				resp.body.len, out, err)) < 0)
+			fg_error_prefix(err, "GET %s", path);
+		more = rc == 0 && more_pages(&resp, out->count - before,
+					     out->count - start, page);
+		fg_http_response_release(&resp);
+		page++;
+	} while (more);
+	while (rc < 0 && out->count > start)
+		free(out->items[--out->count]);
 	return rc;
 }
 

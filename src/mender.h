@@ -103,6 +103,7 @@ struct fg_mender_deployment {
 	char *name;
 	char *artifact_name;
 	char *status;        /* inprogress | pending | finished */
+	char *type;          /* software | configuration; NULL when absent */
 	long long device_count;
 };
 
@@ -158,6 +159,31 @@ int fg_mender_create_deployment(struct fg_mender *m, const char *name,
 int fg_mender_list_active_deployments(struct fg_mender *m,
 				      struct fg_mender_deployments *out,
 				      struct fg_error *err);
+
+/* Device ids, owned by the list (fg_mender_ids_release). */
+struct fg_mender_ids {
+	char **items;
+	size_t count;
+	size_t alloc;
+};
+
+#define FG_MENDER_IDS_INIT { NULL, 0, 0 }
+
+void fg_mender_ids_release(struct fg_mender_ids *ids);
+
+/* Appends the "id" of every element of a JSON array of DeviceWithImage
+ * (a page of a deployment's device list); out keeps only what it held
+ * before on failure (FG_EINVALID naming the element, FG_ENOMEM). */
+int fg_mender_parse_device_ids(const char *body, size_t len,
+			       struct fg_mender_ids *out, struct fg_error *err);
+
+/* The devices of deployment `id` whose status in it is `status` ("active":
+ * pending through rebooting; NULL: every one), through
+ * GET .../deployments/{id}/devices/list, every page of 500, appended to out.
+ * Costs one request per 500 devices of the deployment. */
+int fg_mender_deployment_device_ids(struct fg_mender *m, const char *id,
+				    const char *status, struct fg_mender_ids *out,
+				    struct fg_error *err);
 
 int fg_mender_get_deployment(struct fg_mender *m, const char *id,
 			     struct fg_mender_deployment *out,

@@ -443,7 +443,7 @@ static json_t *warning_item(const struct fg_plan *p, size_t i)
 	return json_pack("{s:s?, s:s}", "path", w->path, "message", w->message);
 }
 
-static json_t *totals_json(const struct fg_plan *p)
+json_t *fg_report_totals_json(const struct fg_plan *p)
 {
 	const struct fg_plan_totals *t = &p->totals;
 
@@ -499,7 +499,7 @@ int fg_report_json(FILE *out, const struct fg_plan *p, struct fg_error *err)
 
 	rc = rc ? rc : put_value(out, ",\"commit\":", json_string(p->commit));
 	rc = rc ? rc : put_value(out, ",\"empty\":", json_boolean(fg_plan_is_empty(p)));
-	rc = rc ? rc : put_value(out, ",\"totals\":", totals_json(p));
+	rc = rc ? rc : put_value(out, ",\"totals\":", fg_report_totals_json(p));
 	rc = rc ? rc : put_array(out, "warnings", p, p->warnings.count, warning_item);
 	rc = rc ? rc : put_array(out, "aborts", p, p->naborts, abort_item);
 	rc = rc ? rc : put_array(out, "configurations", p, p->nconfigs, config_item);

@@ -38,4 +38,8 @@ int fg_report_text(FILE *out, const struct fg_plan *plan, unsigned flags,
  * Errors: FG_ENOMEM, FG_EIO. */
 int fg_report_json(FILE *out, const struct fg_plan *plan, struct fg_error *err);
 
+/* The plan's totals as the JSON report's "totals" object: a new reference,
+ * NULL on out of memory. */
+json_t *fg_report_totals_json(const struct fg_plan *p);
+
 #endif

@@ -1,11 +1,443 @@
-/* Placeholder until the rollout engine lands (branch `engine`): every job
- * fails with a clear message and stays queued for retry, so nothing is lost. */
+/* The rollout engine: facts, desired state and scope (rollout_*.c), the
+ * plan (plan.h), then aborts, deployments and configurations in that order. */
 #include "rollout.h"
+#include "rollout_int.h"
+
+#include <git2.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "buf.h"
+#include "http.h"
+#include "policy.h"
+#include "report.h"
+
+struct run {
+	const struct fg_rollout_options *o;
+	git_repository *repo;
+	git_oid commit;
+	char hex[GIT_OID_HEXSZ + 1];
+	char short_id[8];
+	char *state_dir;
+	struct fg_mender *m;
+	struct fg_rollout_facts facts;
+	struct fg_rollout_desired desired;
+	struct fg_rollout_ids scope, prev_subs, subs;
+	int full;          /* compare every subscriber's configuration */
+	size_t *in_scope;  /* fact indices whose configuration is fetched */
+	size_t nin_scope;
+	size_t config_unfetched;
+	struct fg_error config_err; /* why the first of those failed */
+	int git_init;
+	struct fg_plan *plan;
+	json_t *deployments, *errors;
+	size_t aborted, deployed, configured, failed;
+	struct fg_error first; /* the first apply error */
+};
+
+static int git_fail(struct fg_error *err, int code, const char *what)
+{
+	const git_error *e = git_error_last();
+
+	return fg_error_set(err, code, "%s: %s", what, e ? e->message : "failed");
+}
+
+/* ---- setup ---- */
+
+static int resolve_commit(struct run *r, struct fg_error *err)
+{
+	const struct fg_rollout_options *o = r->o;
+	git_object *obj = NULL, *commit = NULL;
+	char *spec = o->rev ? fg_strdup(o->rev) : fg_asprintf("refs/heads/%s", o->branch);
+	int rc = 0;
+
+	if (!spec)
+		return fg_error_oom(err);
+	if (git_revparse_single(&obj, r->repo, spec) < 0 ||
+	    git_object_peel(&commit, obj, GIT_OBJECT_COMMIT) < 0)
+		rc = o->rev ? fg_error_set(err, FG_ENOTFOUND, "no commit '%s' in %s",
+					   o->rev, o->git_dir) :
+			fg_error_set(err, FG_ENOTFOUND, "no branch '%s' in %s", o->branch,
+				     o->git_dir);
+	else
+		git_oid_cpy(&r->commit, git_object_id(commit));
+	git_oid_tostr(r->hex, sizeof(r->hex), &r->commit);
+	memcpy(r->short_id, r->hex, 7);
+	git_object_free(commit);
+	git_object_free(obj);
+	free(spec);
+	return rc;
+}
+
+static int open_repo(struct run *r, struct fg_error *err)
+{
+	const struct fg_rollout_options *o = r->o;
+
+	if (!o->git_dir || !o->branch || !*o->branch)
+		return fg_error_set(err, FG_EINVALID, "a repository and a branch are needed");
+	git_libgit2_init();
+	r->git_init = 1;
+	if (git_repository_open_ext(&r->repo, o->git_dir, GIT_REPOSITORY_OPEN_NO_SEARCH,
+				    NULL) < 0)
+		return git_fail(err, FG_ENOTFOUND, o->git_dir);
+	r->state_dir = o->state_dir ? fg_strdup(o->state_dir) :
+		fg_asprintf("%s/fleetgate", o->git_dir);
+	if (!r->state_dir)
+		return fg_error_oom(err);
+	return resolve_commit(r, err);
+}
+
+static const char *pick(const char *override, const char *policy_value)
+{
+	return override ? override : policy_value;
+}
+
+static int open_mender(struct run *r, struct fg_error *err)
+{
+	const struct fg_policy *p = r->o->policy;
+	struct fg_mender_opts mo = FG_MENDER_OPTS_INIT;
+	int rc;
+
+	mo.url = pick(r->o->mender_url, p ? p->mender.url : NULL);
+	mo.token_file = pick(r->o->token_file, p ? p->mender.token_file : NULL);
+	if (p) {
+		mo.username_file = p->mender.username_file;
+		mo.password_file = p->mender.password_file;
+		mo.ca_file = p->mender.ca_file;
+		mo.timeout_seconds = p->mender.timeout_seconds;
+	}
+	if (!mo.url)
+		return fg_error_set(err, FG_EINVALID, "no Mender server: set mender.url in "
+				    "the policy (or --mender-url)");
+	if ((rc = fg_http_global_init(err)) < 0)
+		return rc;
+	rc = fg_mender_open(&r->m, &mo, err);
+	if (rc < 0)
+		fg_http_global_cleanup();
+	return rc;
+}
+
+/* ---- facts and scope ---- */
+
+static const char *tag_of(void *ctx, const char *id)
+{
+	struct fg_rollout_facts *f = ctx;
+	size_t i = fg_rollout_facts_find(f, id);
+
+	return i == (size_t)-1 ? NULL : f->items[i].tag_branch;
+}
+
+static const char *branch_of(struct run *r, const struct fg_plan_fact *x)
+{
+	const struct fg_plan_want *w = fg_rollout_desired_find(&r->desired, x->id);
+
+	return fg_rollout_follows(x->tag_branch, w ? w->subscribed_branch : NULL,
+				  r->desired.default_branch);
+}
+
+/* The configuration scope: what changed since the last rollout of the
+ * branch, plus the devices that joined the branch since (by their tag). */
+static int load_scope(struct run *r, struct fg_error *err)
+{
+	git_oid last;
+	int rc;
+
+	r->full = 1;
+	if (r->o->full)
+		return 0;
+	rc = fg_rollout_state_get(r->state_dir, r->o->git_dir, r->o->branch, &last,
+				  &r->prev_subs, err);
+	if (rc == FG_ENOTFOUND)
+		return 0; /* first rollout of this branch: a full one */
+	if (rc < 0)
+		return rc;
+	return fg_rollout_scope_diff(&r->scope, &r->full, r->repo, &last, &r->commit, err);
+}
+
+static int collect_subscribers(struct run *r, struct fg_error *err)
+{
+	size_t i;
+
+	if (!(r->in_scope = calloc(r->facts.count ? r->facts.count : 1, sizeof(size_t))))
+		return fg_error_oom(err);
+	for (i = 0; i < r->facts.count; i++) {
+		const char *id = r->facts.items[i].id;
+
+		if (strcmp(branch_of(r, &r->facts.items[i]), r->o->branch))
+			continue;
+		if (fg_rollout_ids_add(&r->subs, id) < 0)
+			return fg_error_oom(err);
+		if (!r->full && !fg_rollout_ids_has(&r->scope, id) &&
+		    fg_rollout_ids_has(&r->prev_subs, id))
+			continue;
+		r->in_scope[r->nin_scope++] = i;
+	}
+	return 0;
+}
+
+/* Devices that joined the branch by their tag are compared too: the scope
+ * passed to the planner holds every fetched device. */
+static int widen_scope(struct run *r, struct fg_error *err)
+{
+	size_t i;
+
+	if (r->full)
+		return 0;
+	for (i = 0; i < r->nin_scope; i++) {
+		const char *id = r->facts.items[r->in_scope[i]].id;
+
+		if (!fg_rollout_ids_has(&r->scope, id) && fg_rollout_ids_add(&r->scope, id) < 0)
+			return fg_error_oom(err);
+	}
+	fg_rollout_ids_sort(&r->scope);
+	return 0;
+}
+
+static int gather(struct run *r, struct fg_error *err)
+{
+	struct fg_rollout_load in = { r->repo, &r->commit, r->o->branch, NULL, tag_of,
+				      &r->facts };
+	const struct fg_policy *p = r->o->policy;
+	int rc;
+
+	in.secrets_dir = pick(r->o->secrets_dir, p ? p->secrets_dir : NULL);
+	if ((rc = fg_rollout_facts_devices(&r->facts, r->m, err)) < 0 ||
+	    (rc = fg_rollout_facts_active(&r->facts, r->m, 0, err)) < 0 ||
+	    (rc = fg_rollout_desired_load(&r->desired, &in, err)) < 0 ||
+	    (rc = load_scope(r, err)) < 0 ||
+	    (rc = collect_subscribers(r, err)) < 0 ||
+	    (rc = widen_scope(r, err)) < 0)
+		return rc;
+	return fg_rollout_facts_config(&r->facts, r->m, r->in_scope, r->nin_scope,
+				       &r->config_unfetched, &r->config_err, err);
+}
+
+static int build_plan(struct run *r, struct fg_error *err)
+{
+	struct fg_plan_input in = { 0 };
+
+	fg_plan_free(r->plan);
+	r->plan = NULL;
+	in.branch = r->o->branch;
+	in.commit = r->short_id;
+	in.facts = r->facts.items;
+	in.nfacts = r->facts.count;
+	in.desired = &r->desired.plan;
+	in.config_scope = r->full ? NULL : (const char *const *)r->scope.items;
+	in.nconfig_scope = r->full ? 0 : r->scope.count;
+	return fg_plan_build(&r->plan, &in, err);
+}
+
+/* An abort also cancels a pending configuration deployment, which the
+ * planner redeploys; only then are those deployments' devices asked for. */
+static int plan(struct run *r, struct fg_error *err)
+{
+	int rc = build_plan(r, err);
+
+	if (rc < 0 || r->plan->naborts == 0 ||
+	    !fg_rollout_facts_has_config_deployments(&r->facts))
+		return rc;
+	if ((rc = fg_rollout_facts_active(&r->facts, r->m, 1, err)) < 0)
+		return rc;
+	return build_plan(r, err);
+}
+
+/* ---- apply ---- */
+
+static void progress(struct run *r, const char *what, size_t done, size_t total)
+{
+	if (!r->o->progress || (done % 64 && done != total))
+		return;
+	fprintf(r->o->progress, "\rfleetgate: %s %zu/%zu ", what, done, total);
+	if (done == total)
+		fputc('\n', r->o->progress);
+	fflush(r->o->progress);
+}
+
+static void failed(struct run *r, const struct fg_error *e)
+{
+	if (r->failed++ == 0)
+		r->first = *e;
+	json_array_append_new(r->errors, json_string(e->message));
+}
+
+static int apply_aborts(struct run *r)
+{
+	struct fg_error e = FG_ERROR_INIT;
+	const char **ids;
+	size_t i;
+	int rc;
+
+	if (!r->plan->naborts)
+		return 0;
+	if (!(ids = calloc(r->plan->naborts, sizeof(*ids))))
+		return fg_error_oom(&e), failed(r, &e), -1;
+	for (i = 0; i < r->plan->naborts; i++)
+		ids[i] = r->plan->devices[r->plan->aborts[i]].id;
+	progress(r, "aborting", 0, r->plan->naborts);
+	rc = fg_mender_abort_devices(r->m, ids, r->plan->naborts, &e);
+	free(ids);
+	if (rc < 0)
+		return failed(r, &e), rc;
+	r->aborted = r->plan->naborts;
+	progress(r, "aborting", r->aborted, r->aborted);
+	return 0;
+}
+
+static void apply_deployment(struct run *r, const struct fg_plan_deployment *d)
+{
+	struct fg_error e = FG_ERROR_INIT;
+	char *id = NULL;
+	int rc = fg_mender_create_deployment(r->m, d->name, d->artifact, d->ids,
+					     d->count, &id, &e);
+
+	if (rc < 0)
+		failed(r, &e);
+	else
+		r->deployed++;
+	json_array_append_new(r->deployments, json_pack("{s:s?, s:s, s:s, s:I, s:s}",
+		"id", id, "name", d->name, "artifact", d->artifact,
+		"devices", (json_int_t)d->count, "result",
+		rc < 0 ? "failed" : rc == FG_MENDER_EXISTS ? "exists" : "created"));
+	free(id);
+}
+
+static void apply_config(struct run *r, const struct fg_plan_device *dev)
+{
+	struct fg_error e = FG_ERROR_INIT;
+
+	if (fg_mender_config_put(r->m, dev->id, dev->configuration, &e) < 0 ||
+	    fg_mender_config_deploy(r->m, dev->id, NULL, &e) < 0)
+		failed(r, &e);
+	else
+		r->configured++;
+}
+
+static void apply(struct run *r)
+{
+	const struct fg_plan *p = r->plan;
+	size_t i;
+
+	if (apply_aborts(r) < 0)
+		return; /* new deployments would queue behind the old ones */
+	for (i = 0; i < p->ndeployments; i++) {
+		apply_deployment(r, &p->deployments[i]);
+		progress(r, "deployments", i + 1, p->ndeployments);
+	}
+	for (i = 0; i < p->nconfigs; i++) {
+		apply_config(r, &p->devices[p->configs[i]]);
+		progress(r, "configurations", i + 1, p->nconfigs);
+	}
+}
+
+/* ---- report ---- */
+
+static int render(struct run *r, struct fg_error *err)
+{
+	int rc = 0;
+
+	if (r->o->text_report)
+		rc = fg_report_text(r->o->text_report, r->plan, 0, err);
+	if (rc == 0 && r->o->json_report)
+		rc = fg_report_json(r->o->json_report, r->plan, err);
+	return rc;
+}
+
+static void summary(struct run *r)
+{
+	FILE *out = r->o->text_report;
+
+	if (!out || r->o->dry_run)
+		return;
+	fprintf(out, "\napplied: %zu aborted, %zu of %zu deployments, %zu of %zu "
+		"configurations; %zu error(s)\n", r->aborted,
+		r->deployed,
+		r->plan->ndeployments, r->configured, r->plan->nconfigs, r->failed);
+}
+
+static json_t *outcome(struct run *r)
+{
+	return json_pack("{s:s, s:s, s:b, s:b, s:b, s:o?, s:O, s:I, s:{s:I, s:I}, s:I, s:O}",
+		"branch", r->o->branch, "commit", r->hex, "dry_run", r->o->dry_run,
+		"full", r->full, "empty", fg_plan_is_empty(r->plan),
+		"totals", fg_report_totals_json(r->plan), "deployments", r->deployments,
+		"aborted", (json_int_t)r->aborted, "configurations",
+		"deployed", (json_int_t)r->configured,
+		"planned", (json_int_t)r->plan->nconfigs,
+		"warnings", (json_int_t)r->plan->warnings.count, "errors", r->errors);
+}
+
+/* After a complete rollout only: a partial one is redone in full next time. */
+static int remember(struct run *r, struct fg_error *err)
+{
+	if (r->o->dry_run || r->failed || r->config_unfetched)
+		return 0;
+	fg_rollout_ids_sort(&r->subs);
+	return fg_rollout_state_set(r->state_dir, r->o->git_dir, r->o->branch,
+				    &r->commit, &r->subs, err);
+}
+
+static void run_release(struct run *r)
+{
+	fg_plan_free(r->plan); /* before the desired state wipes the secrets */
+	fg_rollout_desired_release(&r->desired);
+	fg_rollout_facts_release(&r->facts);
+	fg_rollout_ids_release(&r->scope);
+	fg_rollout_ids_release(&r->prev_subs);
+	fg_rollout_ids_release(&r->subs);
+	free(r->in_scope);
+	if (r->m) {
+		fg_mender_close(r->m);
+		fg_http_global_cleanup();
+	}
+	git_repository_free(r->repo);
+	free(r->state_dir);
+	json_decref(r->deployments);
+	json_decref(r->errors);
+	if (r->git_init)
+		git_libgit2_shutdown();
+}
+
+static int finish(struct run *r, json_t **report, struct fg_error *err)
+{
+	if (r->config_unfetched) {
+		struct fg_error e = r->config_err;
+
+		fg_error_prefix(&e, "%zu device configuration(s) could not be read",
+				r->config_unfetched);
+		failed(r, &e);
+	}
+	if (!(*report = outcome(r)))
+		return fg_error_oom(err);
+	if (r->failed) {
+		*err = r->first;
+		return fg_error_prefix(err, "%zu Mender call(s) failed; the first", r->failed),
+			FG_ENET;
+	}
+	return remember(r, err);
+}
 
 int fg_rollout_run(const struct fg_rollout_options *opts, json_t **report,
 		   struct fg_error *err)
 {
+	struct run r;
+	int rc;
+
+	memset(&r, 0, sizeof(r));
+	r.o = opts;
 	*report = NULL;
-	return fg_error_set(err, FG_ERROR, "the rollout engine is not built into this "
-			    "fleetgate yet; the job stays queued");
+	r.deployments = json_array();
+	r.errors = json_array();
+	if (!r.deployments || !r.errors)
+		rc = fg_error_oom(err);
+	else if ((rc = open_repo(&r, err)) == 0 && (rc = open_mender(&r, err)) == 0 &&
+		 (rc = gather(&r, err)) == 0 && (rc = plan(&r, err)) == 0 &&
+		 (rc = render(&r, err)) == 0) {
+		if (!opts->dry_run)
+			apply(&r);
+		summary(&r);
+		rc = finish(&r, report, err);
+	}
+	run_release(&r);
+	return rc;
 }

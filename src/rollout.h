@@ -41,17 +41,25 @@ struct fg_rollout_options {
 	bool full;                    /* reconcile every subscriber's configuration */
 	FILE *progress;               /* a progress line goes here; NULL: none */
 	FILE *text_report;            /* the human-readable plan/summary; may be NULL */
+	FILE *json_report;            /* the plan, device by device (report.h's
+				       * JSON); may be NULL */
 };
 
 #define FG_ROLLOUT_OPTIONS_INIT { 0 }
 
-/* Runs the engine. On success *report (new reference) holds the plan and
- * what was scheduled: {"branch", "commit", "devices": [...], "totals": {...},
- * "deployments": [{"id", "name", "artifact", "devices"}...], "errors": [...]}.
+/* Runs the engine. On success *report (new reference) holds what was
+ * planned and scheduled, small at any fleet size (the per-device plan goes
+ * to json_report): {"branch", "commit", "dry_run", "full", "empty",
+ * "totals": {...}, "deployments": [{"id", "name", "artifact", "devices"
+ * (count), "result": created|exists|failed}...], "aborted",
+ * "configurations": {"deployed", "planned"}, "warnings" (count), "errors":
+ * [messages]}; when the return is FG_ENET after applying, *report is set too.
  * Returns 0 when everything planned was applied (or nothing was needed),
  * FG_ENET when Mender could not be reached or a call kept failing (the
- * caller retries later; what was done is idempotent), other FG_E* codes for
- * bad input (branch or commit missing, broken fleet files, unreadable secret). */
+ * caller retries later; what was done is idempotent; err names the call,
+ * the HTTP status and Mender's message), other FG_E* codes for bad input
+ * (branch or commit missing, broken fleet files, unreadable or unsafe
+ * secret, no Mender URL). */
 int fg_rollout_run(const struct fg_rollout_options *opts, json_t **report,
 		   struct fg_error *err);
 

@@ -20,6 +20,8 @@ int cmd_policy(int argc, char **argv);
 int cmd_queue(int argc, char **argv);
 int cmd_check(int argc, char **argv);
 int cmd_validate(int argc, char **argv);
+int cmd_plan(int argc, char **argv);
+int cmd_rollout(int argc, char **argv);
 
 /* The table of subcommands, terminated by a NULL name. */
 extern const struct fg_command fg_commands[];

@@ -13,6 +13,8 @@ const struct fg_command fg_commands[] = {
 	{ "queue", cmd_queue, "list, run, retry or drop rollout jobs" },
 	{ "check", cmd_check, "check a fleet repository (check [DIR] | --git-dir D --rev R)" },
 	{ "validate", cmd_validate, "validate YAML/JSON files against a JSON Schema" },
+	{ "plan", cmd_plan, "show what a rollout of a branch would do in Mender" },
+	{ "rollout", cmd_rollout, "roll a branch out to its devices through Mender now" },
 	{ NULL, NULL, NULL }
 };
 

@@ -1,0 +1,138 @@
+/*
+ * rollout_int.h: the parts of the rollout engine, shared by rollout.c
+ * (the run: plan and apply), rollout_desired.c (the fleet files at C with
+ * secrets resolved), rollout_facts.c (what Mender says) and rollout_state.c
+ * (the last rolled-out commit and the configuration scope). Internal to the
+ * engine; the public interface is rollout.h.
+ *
+ * Never does: print, log or copy a secret value anywhere but the desired
+ * configuration maps handed to the planner (and from there the PUT body).
+ *
+ * Ownership rule: every struct here owns what it points to and is released
+ * with its _release function, which accepts a zeroed struct.
+ */
+#ifndef FG_ROLLOUT_INT_H
+#define FG_ROLLOUT_INT_H
+
+#include <git2.h>
+#include <jansson.h>
+
+#include "error.h"
+#include "mender.h"
+#include "plan.h"
+
+/* The branch a device follows: its Mender tag if set, else its device
+ * file's subscribed_branch, else the fleet default (the planner's rule). */
+const char *fg_rollout_follows(const char *tag, const char *file_branch,
+			       const char *default_branch);
+
+/* ---- desired state (rollout_desired.c) ---- */
+
+struct fg_rollout_desired {
+	struct fg_plan_desired plan; /* points into the fields below */
+	char *default_branch;
+	json_t *os_images;
+	json_t *conf;            /* fleet-wide configuration, secrets resolved */
+	struct fg_plan_want *wants; /* sorted by id */
+	size_t nwants, alloc;
+	json_t *secrets;         /* NAME -> value, read once; wiped on release */
+};
+
+/* The Mender tag subscribed_branch of a device, or NULL. */
+typedef const char *(*fg_rollout_tag_fn)(void *ctx, const char *id);
+
+struct fg_rollout_load {
+	git_repository *repo;
+	const git_oid *commit;
+	const char *branch;
+	const char *secrets_dir; /* NULL: a {secret: NAME} is an error */
+	fg_rollout_tag_fn tag;
+	void *tag_ctx;
+};
+
+/* Loads fleet.yaml and devices/ at the commit. Configurations are merged and
+ * resolved only for devices following the branch (the others' stay NULL).
+ * FG_EINVALID for broken fleet files (naming file and problem), FG_EPERM /
+ * FG_ENOTFOUND / FG_EINVALID for a secret that is unsafe or missing (naming
+ * the secret, never its value), FG_EIO, FG_ENOMEM. */
+int fg_rollout_desired_load(struct fg_rollout_desired *d,
+			    const struct fg_rollout_load *in, struct fg_error *err);
+const struct fg_plan_want *fg_rollout_desired_find(const struct fg_rollout_desired *d,
+						   const char *id);
+void fg_rollout_desired_release(struct fg_rollout_desired *d);
+
+/* Reads secret NAME from dir into *out (caller wipes and frees). NAME must be
+ * a plain file name; the file a regular file (no symlink) owned by the
+ * current user with mode 0600 or stricter, at most 4096 bytes; one trailing
+ * newline is dropped. FG_EINVALID / FG_EPERM / FG_ENOTFOUND / FG_EIO. */
+int fg_rollout_read_secret(const char *dir, const char *name, char **out,
+			   struct fg_error *err);
+
+/* ---- facts (rollout_facts.c) ---- */
+
+struct fg_rollout_pair {
+	size_t fact, dep;
+};
+
+struct fg_rollout_facts {
+	struct fg_mender_devices devices;
+	struct fg_plan_fact *items;     /* sorted by id; configs are new refs */
+	size_t count;
+	struct fg_mender_deployments active;
+	struct fg_rollout_pair *pairs;  /* device in an active deployment */
+	size_t npairs, pairs_alloc;
+	struct fg_plan_active *actives; /* facts' active lists point here */
+};
+
+/* Every accepted device, sorted by id. */
+int fg_rollout_facts_devices(struct fg_rollout_facts *f, struct fg_mender *m,
+			     struct fg_error *err);
+/* Lists active deployments (once), then attaches to each device the active
+ * deployments of one kind (configuration 0: software, 1: configuration). */
+int fg_rollout_facts_active(struct fg_rollout_facts *f, struct fg_mender *m,
+			    int configuration, struct fg_error *err);
+/* 1 when an active configuration deployment exists. */
+int fg_rollout_facts_has_config_deployments(const struct fg_rollout_facts *f);
+/* Index of device id in f->items, or (size_t)-1. */
+size_t fg_rollout_facts_find(const struct fg_rollout_facts *f, const char *id);
+/* Fetches deviceconfig for the facts at the given indices. A device whose
+ * GET failed stays unfetched; *failed counts them and first (if non-NULL)
+ * keeps the first such error. */
+int fg_rollout_facts_config(struct fg_rollout_facts *f, struct fg_mender *m,
+			    const size_t *idx, size_t n, size_t *failed,
+			    struct fg_error *first, struct fg_error *err);
+void fg_rollout_facts_release(struct fg_rollout_facts *f);
+
+/* ---- state and scope (rollout_state.c) ---- */
+
+/* A sorted list of device ids. */
+struct fg_rollout_ids {
+	char **items;
+	size_t count, alloc;
+	char *blob; /* backing text when read from a file */
+};
+
+int fg_rollout_ids_add(struct fg_rollout_ids *ids, const char *id);
+void fg_rollout_ids_sort(struct fg_rollout_ids *ids);
+int fg_rollout_ids_has(const struct fg_rollout_ids *ids, const char *id);
+void fg_rollout_ids_release(struct fg_rollout_ids *ids);
+
+/* The last commit rolled out for (git_dir, branch) into *commit and its
+ * subscribers into *subs. FG_ENOTFOUND when there is none. */
+int fg_rollout_state_get(const char *state_dir, const char *git_dir,
+			 const char *branch, git_oid *commit,
+			 struct fg_rollout_ids *subs, struct fg_error *err);
+/* Records them, atomically (temporary file, fsync, rename). */
+int fg_rollout_state_set(const char *state_dir, const char *git_dir,
+			 const char *branch, const git_oid *commit,
+			 const struct fg_rollout_ids *subs, struct fg_error *err);
+
+/* Devices whose desired configuration (or subscribed_branch) may differ
+ * between commits old and new: every changed device file, compared by
+ * content. *full is set when fleet.yaml's configuration or default_branch
+ * changed (every subscriber is then in scope). */
+int fg_rollout_scope_diff(struct fg_rollout_ids *scope, int *full,
+			  git_repository *repo, const git_oid *old,
+			  const git_oid *new, struct fg_error *err);
+
+#endif
