@@ -243,14 +243,102 @@ fg06_eq() {
 # Workers the hooks started are detached (their own session): lib.sh cannot
 # know their ids. At exit, end those whose command line names this test's
 # directory (nothing else can), before the directory goes.
+# fg06_kill_workers [REPO]: the workers of REPO (default: of every
+# repository of this test).
 fg06_kill_workers() {
 	for fg06_p in /proc/[0-9]*; do
 		fg06_pid=${fg06_p#/proc/}
 		[ "$fg06_pid" != "$$" ] || continue
-		if { tr "\\0" " " <"$fg06_p/cmdline"; } 2>/dev/null | grep -qF -- "queue run --repo $FG_TMP/"; then
+		if { tr "\\0" " " <"$fg06_p/cmdline"; } 2>/dev/null |
+			grep -qF -- "queue run --repo ${1:-$FG_TMP/}"; then
 			kill -9 "$fg06_pid" 2>/dev/null
 		fi
 	done
 	return 0
 }
-trap 'fg06_kill_workers; fg_cleanup' EXIT
+trap 'fg06_kill_workers ""; fg_cleanup' EXIT
+
+# fg06_workers_gone REPO SECONDS: polls until no `queue run` of REPO runs
+# (a detached worker may sleep for a retry's backoff).
+fg06_workers_gone() {
+	fg06_end=$(($(date +%s) + $2))
+	while [ "$(date +%s)" -le "$fg06_end" ]; do
+		fg06_any=""
+		for fg06_p in /proc/[0-9]*; do
+			if { tr "\\0" " " <"$fg06_p/cmdline"; } 2>/dev/null | grep -qF -- "queue run --repo $1 "; then
+				fg06_any=yes
+				break
+			fi
+		done
+		[ -n "$fg06_any" ] || return 0
+		sleep 0.2
+	done
+	return 1
+}
+
+# fg06_hold_lock SPOOL: holds the worker lock (as a busy worker would) until
+# fg06_release_lock; the workers the hooks start find it taken and leave
+# their jobs queued.
+fg06_hold_lock() {
+	mkdir -p "$1"
+	rm -f "$FG_TMP/lock.held"
+	python3 -c 'import fcntl, sys, time
+f = open(sys.argv[1], "a")
+fcntl.flock(f, fcntl.LOCK_EX)
+open(sys.argv[2], "w").close()
+time.sleep(300)' "$1/worker.lock" "$FG_TMP/lock.held" &
+	FG06_HOLDER=$!
+	fg_track_pid "$FG06_HOLDER"
+	fg06_tries=0
+	while [ ! -e "$FG_TMP/lock.held" ]; do
+		fg06_tries=$((fg06_tries + 1))
+		[ $fg06_tries -lt 200 ] || return 1
+		sleep 0.05
+	done
+}
+
+fg06_release_lock() {
+	kill "$FG06_HOLDER" 2>/dev/null
+	wait "$FG06_HOLDER" 2>/dev/null
+	return 0
+}
+
+# fg06_bootstrap WORK PI4 PI3: fleet.yaml on develop, then main, canary and
+# production created from it, one push each (production by alice).
+fg06_bootstrap() {
+	fg06_fleet "$1" "$2" "$3"
+	git -C "$1" branch -q -M develop
+	fg_push "$1" develop
+	fg_accepted "bootstrap: develop created"
+	fg_push "$1" develop:refs/heads/main
+	fg_accepted "bootstrap: main created"
+	fg_push "$1" develop:refs/heads/canary
+	fg_accepted "bootstrap: canary created"
+	fg_push_env REMOTE_USER=alice "$1" develop:refs/heads/production
+	fg_accepted "bootstrap: production created by alice"
+	fg_fetch "$1"
+}
+
+# fg06_promote WORK PI4 PI3 BRANCH...: a new fleet.yaml on develop, then
+# merged stage by stage up to each BRANCH in order (main, canary,
+# production), one push each.
+fg06_promote() {
+	fg06_w=$1
+	fg06_pi4=$2
+	fg06_pi3=$3
+	shift 3
+	fg_checkout "$fg06_w" develop
+	fg06_fleet "$fg06_w" "$fg06_pi4" "$fg06_pi3"
+	fg_push "$fg06_w" develop
+	[ "$FG_RC" -eq 0 ] || { fg_output; fg_bail "push of develop failed"; }
+	fg06_src=develop
+	for fg06_b in "$@"; do
+		fg_fetch "$fg06_w"
+		fg_checkout "$fg06_w" "$fg06_b"
+		fg_merge "$fg06_w" --no-ff -m "Promote $fg06_src to $fg06_b" "origin/$fg06_src"
+		fg_push_env REMOTE_USER=alice "$fg06_w" "$fg06_b"
+		[ "$FG_RC" -eq 0 ] || { fg_output; fg_bail "push of $fg06_b failed"; }
+		fg06_src=$fg06_b
+	done
+	fg_fetch "$fg06_w"
+}
