@@ -190,6 +190,23 @@ static bool is_git_dir(const char *path)
 	return stat(probe, &st) == 0;
 }
 
+/* Whether the repository has a spool: the policy's spool_dir when its
+ * policy names one (a shared spool outside the repository), else the
+ * default; repositories without fleetgate have neither and are left alone. */
+static bool has_spool(const char *git_dir)
+{
+	struct fg_error err = FG_ERROR_INIT;
+	struct repo_ctx r;
+	struct stat st;
+	bool yes;
+
+	if (repo_ctx_open(&r, git_dir, &err) < 0)
+		return false;
+	yes = stat(r.spool, &st) == 0 && S_ISDIR(st.st_mode);
+	repo_ctx_release(&r);
+	return yes;
+}
+
 /* Drains every repository below root that has a fleetgate spool (Gitea and
  * GitLab keep repositories two levels deep: owner/name.git). */
 static int scan(const char *root, int depth, const struct queue_args *a)
@@ -198,13 +215,8 @@ static int scan(const char *root, int depth, const struct queue_args *a)
 	DIR *d;
 	int worst = 0, rc;
 
-	if (is_git_dir(root)) {
-		char spool[PATH_MAX];
-		struct stat st;
-
-		snprintf(spool, sizeof(spool), "%s/fleetgate/spool", root);
-		return stat(spool, &st) == 0 ? drain(root, a) : 0;
-	}
+	if (is_git_dir(root))
+		return has_spool(root) ? drain(root, a) : 0;
 	if (depth == 0 || !(d = opendir(root)))
 		return 0;
 	while ((de = readdir(d))) {

@@ -16,10 +16,12 @@ fg06_seed "$FG_TMP/seed.json" "$C1:raspberrypi4:pi4-v1:canary" \
 	"$C2:raspberrypi4:pi4-v1:canary" "$M1:raspberrypi4:pi4-v1:main"
 fg06_double_start "$FG_TMP/seed.json" || fg_bail "the Mender test double did not start"
 pol=$FG_TMP/policy.yaml
-fg06_policy "$pol"
+# A spool outside the repository (spool_dir), found by `queue run --scan`
+# as the systemd timer runs it.
+spool=$FG_TMP/spool/fleet
+fg06_policy "$pol" "spool_dir: $spool"
 srv=$(fg_bare fleet)
 fg_install "$srv" "$pol" || fg_bail "fleetgate install failed"
-spool=$srv/fleetgate/spool
 w=$(fg_work dev "file://$srv")
 fg06_bootstrap "$w" pi4-v1 pi3-v1
 fg06_wait_idle "$srv" 30 || fg_bail "bootstrap jobs did not finish: $(fg06_jobs "$srv")"
@@ -36,12 +38,12 @@ fg06_eq "both canary jobs wait while the worker is busy" "queued queued" \
 	"$(fg06_jobs "$srv" | awk -v a="$old_job" -v b="$new_job" '$1 == a { x = $2 } $1 == b { y = $2 } END { print x, y }')"
 fg06_release_lock
 # shellcheck disable=SC2086
-$FG_VALGRIND "$FG_BUILDDIR/fleetgate" queue run --repo "$srv" >"$FG_TMP/run.out" 2>&1
+$FG_VALGRIND "$FG_BUILDDIR/fleetgate" queue run --scan "$FG_TMP/srv" >"$FG_TMP/run.out" 2>&1
 rc=$?
-if [ $rc -eq 0 ] && grep -qE " 3 done, 0 to retry, 0 failed, 3 superseded" "$FG_TMP/run.out"; then
-	fg_pass "the worker runs the newest job of develop, main and canary and supersedes the rest"
+if [ $rc -eq 0 ] && grep -qxF "$srv: 3 done, 0 to retry, 0 failed, 3 superseded" "$FG_TMP/run.out"; then
+	fg_pass "queue run --scan finds the spool; the worker runs the newest job of develop, main and canary and supersedes the rest"
 else
-	fg_fail "the worker runs the newest job of develop, main and canary and supersedes the rest" \
+	fg_fail "queue run --scan finds the spool; the worker runs the newest job of develop, main and canary and supersedes the rest" \
 		"exit $rc" "$(cat "$FG_TMP/run.out")" "$(fg06_jobs "$srv")"
 fi
 fg_ok "canary's older job ($(echo "$old_canary" | cut -c1-7)) is superseded" \
