@@ -4,6 +4,7 @@
 #include "hook_input.h"
 #include "policy.h"
 #include "queue.h"
+#include "rollout.h"
 #include "serverlog.h"
 #include "yaml_load.h"
 
@@ -73,6 +74,31 @@ static bool branch_wants_rollout(const struct fg_policy *policy, const char *bra
 	return fg_policy_branch(policy, branch) || named_as_source(policy, branch);
 }
 
+/* The default for -o fleetgate.dry-run: the engine's plan, on the pusher's
+ * terminal, now (the pusher asked to wait for it); nothing is queued. */
+static int dry_run_plan(const struct fg_policy *policy, const struct fg_job *job, FILE *out)
+{
+	struct fg_rollout_options o = FG_ROLLOUT_OPTIONS_INIT;
+	struct fg_error err = FG_ERROR_INIT;
+	json_t *report = NULL;
+
+	fprintf(out, "fleetgate: %s %.7s: dry run (fleetgate.dry-run), nothing scheduled; "
+		"the plan:\n", job->branch, job->new_id);
+	o.git_dir = job->repo;
+	o.branch = job->branch;
+	o.rev = job->new_id;
+	o.policy = policy;
+	o.dry_run = true;
+	o.text_report = out;
+	if (fg_rollout_run(&o, &report, &err) < 0)
+		fprintf(out, "fleetgate: %s %.7s: no plan: %s; try later with: fleetgate "
+			"plan --repo %s %s --rev %.12s\n", job->branch, job->new_id,
+			err.message, job->repo, job->branch, job->new_id);
+	json_decref(report);
+	fflush(out);
+	return 0;
+}
+
 static int queue_branch(const struct fg_post_receive_input *in,
 			const struct fg_policy *policy, const char *git_dir,
 			const char *spool, const struct fg_ref_update *u,
@@ -89,14 +115,8 @@ static int queue_branch(const struct fg_post_receive_input *in,
 	job.new_id = (char *)u->new_id.hex;
 	job.pusher = (char *)pusher;
 	job.dry_run = dry_run;
-	if (dry_run) {
-		if (in->dry_run)
-			return in->dry_run(policy, &job, in->out);
-		fprintf(in->out, "fleetgate: %s %.7s: dry run, nothing scheduled; see the "
-			"plan with: fleetgate plan --repo %s %s --rev %.12s\n", branch,
-			u->new_id.hex, git_dir, branch, u->new_id.hex);
-		return 0;
-	}
+	if (dry_run)
+		return (in->dry_run ? in->dry_run : dry_run_plan)(policy, &job, in->out);
 	rc = fg_queue_add(spool, &job, &err);
 	if (rc < 0) {
 		fprintf(in->out, "fleetgate: ERROR: the rollout of %s %.7s was NOT queued: "

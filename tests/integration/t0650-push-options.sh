@@ -118,6 +118,10 @@ fg_push "$w" -o fleetgate.dry-run main
 fg_accepted "main with pi4-v2, dry run"
 fg_ok "the pusher is told it is a dry run" fg_out_has_re "^remote: fleetgate: main [0-9a-f]{7}: dry run"
 fg_hasnt "no job line for the dry run" "queued as job"
+if [ -n "$engine" ]; then
+	fg_ok "the dry run prints the plan: main's device would get pi4-v2" \
+		sh -c 'grep "^remote: " "$1" | grep "$2" | grep -q "pi4-v2"' sh "$FG_OUT" "$M1"
+fi
 fg06_eq "a dry run queues no job" "$before" "$(njobs)"
 fg06_wait_worker "$srv/fleetgate/spool" 30
 fg06_eq "a dry run deploys nothing" "$deps_before" "$(fg06_dbl deployments)"
