@@ -28,7 +28,7 @@
 /* A detached worker waits for retries at most this long, then leaves the
  * rest to the systemd timer (fleetgate-queue.timer). */
 #define WORKER_MAX_WAIT 600
-#define SCAN_DEPTH 3
+#define SCAN_DEPTH 4 /* GitLab: @hashed/ab/cd/<hash>.git */
 
 static const char usage[] =
 	"usage: fleetgate queue [list] [--repo DIR] [--format json]\n"
@@ -208,7 +208,8 @@ static bool has_spool(const char *git_dir)
 }
 
 /* Drains every repository below root that has a fleetgate spool (Gitea and
- * GitLab keep repositories two levels deep: owner/name.git). */
+ * legacy GitLab keep repositories two levels deep, owner/name.git; GitLab
+ * hashed storage four: @hashed/ab/cd/<hash>.git). */
 static int scan(const char *root, int depth, const struct queue_args *a)
 {
 	struct dirent *de;

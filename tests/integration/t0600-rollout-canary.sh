@@ -62,7 +62,7 @@ fg_push "$w" main
 fg_accepted "develop merged into main"
 job=$(fg06_job_of main)
 [ -n "$job" ] || { fg_output; fg_bail "no job line for main"; }
-fg06_wait_state "$srv" "$job" done 30 || fg_bail "main's job $job did not finish: $(fg06_jobs "$srv")"
+fg06_wait_state "$srv" "$job" "done" 30 || fg_bail "main's job $job did not finish: $(fg06_jobs "$srv")"
 fg06_eq "main: one deployment of pi4-v2 to the main device" "pi4-v2	$M1" \
 	"$(fg06_dbl deployments | cut -f1,2)"
 
@@ -89,7 +89,7 @@ fg_ok "the push says the canary rollout is queued, and how to follow it" \
 	fg_out_has_re "^remote: fleetgate: canary $(echo "$canary" | cut -c1-7) queued as job [0-9]+ .*follow with: fleetgate queue --repo $srv"
 fg06_eq "nothing for canary was deployed when the push returned" "pi4-v2	$M1" "$right_after"
 job=$(fg06_job_of canary)
-if fg06_wait_state "$srv" "$job" done 30; then
+if fg06_wait_state "$srv" "$job" "done" 30; then
 	fg_pass "canary's job $job is done without anyone running a command"
 else
 	fg_fail "canary's job $job is done without anyone running a command" "$(fg06_jobs "$srv")"

@@ -20,7 +20,7 @@ pol=$FG_TMP/policy.yaml
 # as the systemd timer runs it.
 spool=$FG_TMP/spool/fleet
 fg06_policy "$pol" "spool_dir: $spool"
-srv=$(fg_bare fleet)
+srv=$(fg_bare "@hashed/ab/cd/fleet") # GitLab's hashed layout, four levels down
 fg_install "$srv" "$pol" || fg_bail "fleetgate install failed"
 w=$(fg_work dev "file://$srv")
 fg06_bootstrap "$w" pi4-v1 pi3-v1
@@ -49,7 +49,7 @@ fi
 fg_ok "canary's older job ($(echo "$old_canary" | cut -c1-7)) is superseded" \
 	fg06_wait_state "$srv" "$old_job" superseded 1
 fg_ok "canary's newer job ($(echo "$new_canary" | cut -c1-7)) is done" \
-	fg06_wait_state "$srv" "$new_job" done 1
+	fg06_wait_state "$srv" "$new_job" "done" 1
 fg06_eq "only the newest commits are rolled out: pi4-v3 to main's and canary's devices" \
 	"pi4-v3	$M1
 pi4-v3	$C1,$C2" "$(fg06_dbl deployments | cut -f1,2)"

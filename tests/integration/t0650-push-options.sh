@@ -5,6 +5,7 @@
 # create a file; none may exist). fleetgate.skip-rollout is honoured only
 # for pushers under rollout.skip_allowed; fleetgate.dry-run schedules nothing.
 # The server needs receive.advertisePushOptions=true (fg_bare sets it).
+# shellcheck disable=SC2016 # hostile strings are meant literally
 . "${FG_SRCDIR:-$(cd "$(dirname "$0")/../.." && pwd)}/tests/integration/lib.sh"
 . "$FG_SRCDIR/tests/integration/t06-lib.sh"
 fg_require_build
