@@ -21,6 +21,11 @@
  * instance (e.g. {"$ref": "#"}) before they exhaust the stack. */
 #define MAX_DEPTH 400
 #define SUMMARY_MAX 400
+/* Nested anyOf/oneOf make validation exponential in the schema's depth
+ * (for every validator); a pushed schema must not stall the hook, so one
+ * validation gets this many schema evaluations, far above any real fleet
+ * file's needs. */
+#define MAX_STEPS 5000000UL
 
 static int double_is_whole(double d);
 
@@ -1075,6 +1080,7 @@ struct vctx {
 	struct fg_buf ptr;        /* instance JSON pointer */
 	pcre2_match_data *md;
 	int depth;
+	unsigned long steps;
 };
 
 static void locate(const struct vctx *c, int *line, int *col)
@@ -1834,6 +1840,12 @@ static int v_schema(struct vctx *c, json_t *schema, const json_t *inst)
 				  MAX_DEPTH, fg_buf_cstr(&c->ptr));
 		goto out;
 	}
+	if (++c->steps > MAX_STEPS) {
+		rc = fg_error_set(c->err, FG_ELIMIT,
+				  "validation needs more than %lu schema evaluations; "
+				  "simplify nested anyOf/oneOf", MAX_STEPS);
+		goto out;
+	}
 	if (cn->ref) {
 		rc = v_ref(c, schema, inst); /* draft 7: siblings are ignored */
 		goto out;
@@ -1859,7 +1871,7 @@ int fg_schema_validate(const struct fg_schema *schema, const json_t *instance,
 		       const struct fg_yaml_doc *doc, struct fg_diags *diags,
 		       struct fg_error *err)
 {
-	struct vctx c = { schema, doc, diags, err, FG_BUF_INIT, NULL, 0 };
+	struct vctx c = { schema, doc, diags, err, FG_BUF_INIT, NULL, 0, 0 };
 	int rc;
 
 	if (!schema || !instance)
