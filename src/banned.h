@@ -40,6 +40,8 @@
 #define atol(x) FG_BANNED(atol)
 #undef atoll
 #define atoll(x) FG_BANNED(atoll)
+#undef atof
+#define atof(x) FG_BANNED(atof)
 #undef tmpnam
 #define tmpnam(x) FG_BANNED(tmpnam)
 #undef mktemp
@@ -48,6 +50,10 @@
 #define asctime(x) FG_BANNED(asctime)
 #undef ctime
 #define ctime(x) FG_BANNED(ctime)
+#undef asctime_r
+#define asctime_r(x, y) FG_BANNED(asctime_r)
+#undef ctime_r
+#define ctime_r(x, y) FG_BANNED(ctime_r)
 #undef gmtime
 #define gmtime(x) FG_BANNED(gmtime)
 #undef localtime

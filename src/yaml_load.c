@@ -33,7 +33,12 @@ struct loader {
 	size_t len;
 };
 
-#define LOCATION_PACK(line, col) ((json_int_t)(line) << 20 | ((col) & 0xfffff))
+/* Columns past 2^20 - 1 (a 1 MiB one-line file) are clamped, never wrapped
+ * into the line number or to 0. */
+#define LOCATION_COLUMN_MAX 0xfffff
+#define LOCATION_PACK(line, col) \
+	((json_int_t)(line) << 20 | \
+	 ((col) > LOCATION_COLUMN_MAX ? LOCATION_COLUMN_MAX : (col)))
 
 static int fail_at(struct loader *l, int code, const yaml_mark_t *mark,
 		   const char *fmt, ...) __attribute__((format(printf, 4, 5)));
@@ -180,24 +185,49 @@ static int match_float(const char *s)
 	return *p == '\0';
 }
 
+static int is_inf_or_nan(const char *s)
+{
+	if (*s == '-' || *s == '+')
+		s++;
+	return !strcmp(s, ".inf") || !strcmp(s, ".Inf") || !strcmp(s, ".INF") ||
+	       !strcmp(s, ".nan") || !strcmp(s, ".NaN") || !strcmp(s, ".NAN");
+}
+
+/* YAML 1.1 read 0777 as octal, YAML 1.2 reads it as decimal 777: a file mode
+ * or a zip code must not silently change, so such a scalar stays text. */
+static int has_leading_zero(const char *s)
+{
+	if (*s == '-' || *s == '+')
+		s++;
+	return s[0] == '0' && s[1] != '\0';
+}
+
 /*
- * Resolves a plain scalar by YAML 1.2's core schema. Returns a new reference,
- * or NULL with l->err set (FG_EINVALID for a number we cannot represent).
+ * Resolves a plain scalar by YAML 1.2's core schema into *out (a new
+ * reference). Returns 0, FG_EINVALID for a number we cannot represent, or
+ * FG_ENOMEM.
  */
-static json_t *resolve_plain(struct loader *l, const char *s,
-			     const yaml_mark_t *mark)
+static int resolve_plain(struct loader *l, const char *s,
+			 const yaml_mark_t *mark, json_t **out)
 {
 	const char *digits = s;
 	char *end;
 	int base = 10;
 
+	*out = NULL;
 	if (!*s || !strcmp(s, "~") || !strcmp(s, "null") || !strcmp(s, "Null") ||
-	    !strcmp(s, "NULL"))
-		return json_null();
-	if (!strcmp(s, "true") || !strcmp(s, "True") || !strcmp(s, "TRUE"))
-		return json_true();
-	if (!strcmp(s, "false") || !strcmp(s, "False") || !strcmp(s, "FALSE"))
-		return json_false();
+	    !strcmp(s, "NULL")) {
+		*out = json_null();
+		return 0;
+	}
+	if (!strcmp(s, "true") || !strcmp(s, "True") || !strcmp(s, "TRUE")) {
+		*out = json_true();
+		return 0;
+	}
+	if (!strcmp(s, "false") || !strcmp(s, "False") || !strcmp(s, "FALSE")) {
+		*out = json_false();
+		return 0;
+	}
 
 	if (!strncmp(s, "0x", 2) && is_digits(s + 2, "0123456789abcdefABCDEF")) {
 		base = 16;
@@ -208,53 +238,50 @@ static json_t *resolve_plain(struct loader *l, const char *s,
 	} else if (!(is_digits(s, "0123456789") ||
 		     ((*s == '-' || *s == '+') && is_digits(s + 1, "0123456789")))) {
 		digits = NULL;
+	} else if (has_leading_zero(s)) {
+		goto string;
 	}
 	if (digits) {
 		long long v;
 
 		errno = 0;
 		v = strtoll(digits, &end, base);
-		if (errno == ERANGE || *end) {
-			fail_at(l, FG_EINVALID, mark,
-				"integer '%s' is out of range; quote it to keep it as a string", s);
-			return NULL;
-		}
-		return json_integer(v);
+		if (errno == ERANGE || *end)
+			return fail_at(l, FG_EINVALID, mark,
+				       "integer '%s' is out of range; quote it to keep it as a string", s);
+		*out = json_integer(v);
+		return *out ? 0 : fg_error_oom(l->err);
 	}
 	if (match_float(s)) {
 		double d;
 
 		errno = 0;
 		d = strtod(s, &end);
-		if (errno == ERANGE || !isfinite(d)) {
-			fail_at(l, FG_EINVALID, mark,
-				"number '%s' is out of range; quote it to keep it as a string", s);
-			return NULL;
-		}
-		return json_real(d);
+		if (errno == ERANGE || !isfinite(d) || *end)
+			return fail_at(l, FG_EINVALID, mark,
+				       "number '%s' is out of range; quote it to keep it as a string", s);
+		*out = json_real(d);
+		return *out ? 0 : fg_error_oom(l->err);
 	}
-	if (!strcmp(s, ".inf") || !strcmp(s, ".Inf") || !strcmp(s, ".INF") ||
-	    !strcmp(s, "+.inf") || !strcmp(s, "-.inf") || !strcmp(s, ".nan") ||
-	    !strcmp(s, ".NaN") || !strcmp(s, ".NAN")) {
-		fail_at(l, FG_EINVALID, mark,
-			"'%s' (infinity or NaN) has no JSON form; quote it to keep it as a string", s);
-		return NULL;
-	}
-	return json_stringn(s, strlen(s));
+	if (is_inf_or_nan(s))
+		return fail_at(l, FG_EINVALID, mark,
+			       "'%s' (infinity or NaN) has no JSON form; quote it to keep it as a string", s);
+string:
+	*out = json_stringn(s, strlen(s));
+	return *out ? 0 : fg_error_oom(l->err);
 }
 
 static int check_node_properties(struct loader *l, const yaml_event_t *ev,
 				 const yaml_char_t *anchor, const yaml_char_t *tag,
-				 int implicit)
+				 int implicit, const char *allowed_tag)
 {
 	if (anchor)
 		return fail_at(l, FG_EINVALID, &ev->start_mark,
 			       "anchor '&%s' is not allowed; write the value out in full",
 			       (const char *)anchor);
-	/* "!!str" is the one tag a user legitimately needs: to keep 0777 text. */
-	if (tag && !implicit && strcmp((const char *)tag, YAML_STR_TAG) &&
-	    strcmp((const char *)tag, YAML_MAP_TAG) &&
-	    strcmp((const char *)tag, YAML_SEQ_TAG))
+	/* "!!str" is the one tag a user legitimately needs: to keep 0x10 text.
+	 * !!map/!!seq are harmless on their own kind of node and nowhere else. */
+	if (tag && !implicit && strcmp((const char *)tag, allowed_tag))
 		return fail_at(l, FG_EINVALID, &ev->start_mark,
 			       "tag '%s' is not allowed; remove it (quote the value to make it a string)",
 			       (const char *)tag);
@@ -358,7 +385,7 @@ static int on_scalar(struct loader *l, const yaml_event_t *ev)
 
 	rc = check_node_properties(l, ev, ev->data.scalar.anchor, ev->data.scalar.tag,
 				   ev->data.scalar.plain_implicit ||
-				   ev->data.scalar.quoted_implicit);
+				   ev->data.scalar.quoted_implicit, YAML_STR_TAG);
 	if (rc < 0)
 		return rc;
 	if (top && json_is_object(top->container) && !top->key)
@@ -367,15 +394,19 @@ static int on_scalar(struct loader *l, const yaml_event_t *ev)
 	plain = ev->data.scalar.style == YAML_PLAIN_SCALAR_STYLE &&
 		ev->data.scalar.plain_implicit && !ev->data.scalar.tag;
 	if (plain) {
-		value = resolve_plain(l, text, &ev->start_mark);
-		if (!value)
-			return l->err && l->err->code ? l->err->code : fg_error_oom(l->err);
+		rc = resolve_plain(l, text, &ev->start_mark, &value);
+		if (rc < 0)
+			return rc;
 	} else {
-		/* quoted strings may carry "\0"; jansson keeps the length */
+		/* A "\0" escape would cut the value short for every C consumer
+		 * (Mender's configuration, the environment) downstream. */
+		if (strlen(text) != ev->data.scalar.length)
+			return fail_at(l, FG_EINVALID, &ev->start_mark,
+				       "NUL character (\\0) in a string; remove it");
+		/* libyaml hands out valid UTF-8 only, so NULL means memory */
 		value = json_stringn(text, ev->data.scalar.length);
 		if (!value)
-			return fail_at(l, FG_EINVALID, &ev->start_mark,
-				       "string is not valid UTF-8; fix its escapes");
+			return fg_error_oom(l->err);
 	}
 	rc = attach_value(l, value, &ev->start_mark, &pointer);
 	free(pointer);
@@ -391,10 +422,12 @@ static int on_collection_start(struct loader *l, const yaml_event_t *ev, int map
 
 	rc = mapping ? check_node_properties(l, ev, ev->data.mapping_start.anchor,
 					     ev->data.mapping_start.tag,
-					     ev->data.mapping_start.implicit)
+					     ev->data.mapping_start.implicit,
+					     YAML_MAP_TAG)
 		     : check_node_properties(l, ev, ev->data.sequence_start.anchor,
 					     ev->data.sequence_start.tag,
-					     ev->data.sequence_start.implicit);
+					     ev->data.sequence_start.implicit,
+					     YAML_SEQ_TAG);
 	if (rc < 0)
 		return rc;
 	if (top && json_is_object(top->container) && !top->key)
@@ -442,14 +475,38 @@ static int line_starts_with_tab(const struct loader *l, size_t line)
 	return p < end && *p == '\t';
 }
 
+/* libyaml's reader reports a byte offset only; users need line and column. */
+static yaml_mark_t mark_at_offset(const struct loader *l, size_t offset)
+{
+	yaml_mark_t mark = { 0, 0, 0 };
+	size_t i;
+
+	for (i = 0; i < offset && i < l->len; i++) {
+		if (l->data[i] == '\n') {
+			mark.line++;
+			mark.column = 0;
+		} else if (((unsigned char)l->data[i] & 0xc0) != 0x80) {
+			mark.column++;
+		}
+	}
+	mark.index = i;
+	return mark;
+}
+
 static int parser_failure(struct loader *l)
 {
 	yaml_parser_t *p = &l->parser;
 	const yaml_mark_t *mark = p->problem ? &p->problem_mark : &p->context_mark;
 	const char *problem = p->problem ? p->problem : "unknown error";
+	yaml_mark_t reader_mark;
 
 	if (p->error == YAML_MEMORY_ERROR)
 		return fg_error_oom(l->err);
+	if (p->error == YAML_READER_ERROR) {
+		reader_mark = mark_at_offset(l, p->problem_offset);
+		return fail_at(l, FG_EINVALID, &reader_mark,
+			       "%s; save the file as plain UTF-8 text", problem);
+	}
 	if (line_starts_with_tab(l, mark->line))
 		return fail_at(l, FG_EINVALID, mark,
 			       "tab character in the indentation; indent with spaces");
@@ -565,6 +622,8 @@ int fg_yaml_load_file(struct fg_yaml_doc **out, const char *path,
 		      struct fg_error *err)
 {
 	static const struct fg_yaml_limits defaults = FG_YAML_LIMITS_INIT;
+	yaml_mark_t origin = { 0, 0, 0 };
+	struct loader l;
 	struct stat st;
 	char *data = NULL;
 	size_t got = 0;
@@ -574,7 +633,12 @@ int fg_yaml_load_file(struct fg_yaml_doc **out, const char *path,
 	*out = NULL;
 	if (!limits)
 		limits = &defaults;
-	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+	memset(&l, 0, sizeof(l));
+	l.path = path;
+	l.err = err;
+	/* O_NONBLOCK: a FIFO planted under the path must not hang the hook in
+	 * open(); it is refused as "not a regular file" below. */
+	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
 	if (fd < 0)
 		return fg_error_set(err, errno == ENOENT ? FG_ENOTFOUND : FG_EIO,
 				    "unable to open '%s': %s", path, strerror(errno));
@@ -584,9 +648,9 @@ int fg_yaml_load_file(struct fg_yaml_doc **out, const char *path,
 	}
 	if ((unsigned long long)st.st_size > limits->max_bytes) {
 		close(fd);
-		return fg_error_set(err, FG_ELIMIT,
-				    "%s: file is %lld bytes, more than the limit of %zu; split it",
-				    path, (long long)st.st_size, limits->max_bytes);
+		return fail_at(&l, FG_ELIMIT, &origin,
+			       "file is %lld bytes, more than the limit of %zu; split it",
+			       (long long)st.st_size, limits->max_bytes);
 	}
 	data = malloc((size_t)st.st_size + 1);
 	if (!data) {

@@ -1,0 +1,50 @@
+/*
+ * gate.h: the pre-receive decision for a whole push.
+ *
+ * Takes what git gave the hook (ref updates, environment) and answers
+ * accept or reject with one message line per problem. It fails closed: any
+ * error on the way (policy missing or broken, repository unreadable, out of
+ * memory) rejects every ref with the reason. The hook's main() only reads
+ * input, calls fg_gate_run and prints.
+ *
+ * Ownership rule: struct fg_gate_result owns its message text; release it
+ * with fg_gate_result_release. The input's strings are borrowed.
+ */
+#ifndef FG_GATE_H
+#define FG_GATE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "buf.h"
+#include "hook_input.h"
+
+struct fg_gate_input {
+	const char *git_dir;   /* NULL: from the hook's environment */
+	const char *policy_path; /* NULL: git config fleetgate.policy, else default */
+	const char *(*lookup)(const char *name); /* environment lookup */
+	const char *stdin_data;
+	size_t stdin_len;
+};
+
+struct fg_gate_result {
+	bool accepted;
+	size_t refs;          /* ref updates in the push */
+	size_t rejected;      /* ref updates refused */
+	struct fg_buf messages; /* lines for the pusher, each ending in '\n' */
+};
+
+#define FG_GATE_RESULT_INIT { false, 0, 0, FG_BUF_INIT }
+
+/* Decides the push. Never fails: every problem becomes a rejection with a
+ * message in result->messages (result->accepted false). */
+void fg_gate_run(const struct fg_gate_input *in, struct fg_gate_result *result);
+
+/* Finds the policy path for a repository: `git config fleetgate.policy` in
+ * git_dir's config, else SYSCONFDIR/fleetgate/policy.yaml. Returns new
+ * memory the caller frees, or an FG_E* code. */
+int fg_gate_policy_path(char **out, const char *git_dir, struct fg_error *err);
+
+void fg_gate_result_release(struct fg_gate_result *result);
+
+#endif

@@ -1,0 +1,256 @@
+/*
+ * The git command line back end of graph.h, for SHA-256 repositories.
+ * Every query runs `git` directly with an argument vector (no shell), so no
+ * pushed name or content is ever interpreted by anything but git itself.
+ */
+#include "graph.h"
+#include "buf.h"
+
+#include <errno.h>
+#include <spawn.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+extern char **environ;
+
+/* Generous for `for-each-ref` over many thousands of branches. */
+#define GIT_OUTPUT_MAX (64 * 1024 * 1024)
+
+struct cli_state {
+	char *git_dir; /* NULL: git uses $GIT_DIR from the hook's environment */
+};
+
+/* Runs git with `args` (NULL-terminated, without "git"), collecting stdout.
+ * *status is git's exit status. */
+static int run_git(const struct cli_state *st, const char *const *args,
+		   struct fg_buf *out, int *status, struct fg_error *err)
+{
+	const char *argv[16];
+	posix_spawn_file_actions_t actions;
+	char chunk[8192];
+	int pipefd[2], wstatus, rc = 0;
+	size_t argc = 0, i;
+	pid_t pid;
+	ssize_t n;
+
+	argv[argc++] = "git";
+	if (st->git_dir) {
+		argv[argc++] = "--git-dir";
+		argv[argc++] = st->git_dir;
+	}
+	for (i = 0; args[i] && argc < 15; i++)
+		argv[argc++] = args[i];
+	argv[argc] = NULL;
+	if (pipe(pipefd) < 0)
+		return fg_error_set(err, FG_EIO, "unable to create a pipe: %s", strerror(errno));
+	posix_spawn_file_actions_init(&actions);
+	posix_spawn_file_actions_adddup2(&actions, pipefd[1], 1);
+	posix_spawn_file_actions_addclose(&actions, pipefd[0]);
+	posix_spawn_file_actions_addclose(&actions, pipefd[1]);
+	rc = posix_spawnp(&pid, "git", &actions, NULL, (char *const *)argv, environ);
+	posix_spawn_file_actions_destroy(&actions);
+	close(pipefd[1]);
+	if (rc != 0) {
+		close(pipefd[0]);
+		return fg_error_set(err, FG_EIO, "unable to run git: %s", strerror(rc));
+	}
+	while ((n = read(pipefd[0], chunk, sizeof(chunk))) > 0 || (n < 0 && errno == EINTR)) {
+		if (n > 0 && rc == 0 && (out->len + (size_t)n > GIT_OUTPUT_MAX ||
+					 fg_buf_put(out, chunk, (size_t)n) < 0))
+			rc = fg_error_set(err, FG_ELIMIT, "git %s printed too much", args[0]);
+	}
+	close(pipefd[0]);
+	while (waitpid(pid, &wstatus, 0) < 0)
+		if (errno != EINTR)
+			return fg_error_set(err, FG_EIO, "unable to wait for git: %s",
+					    strerror(errno));
+	*status = WIFEXITED(wstatus) ? WEXITSTATUS(wstatus) : 128;
+	return rc;
+}
+
+/* Runs git and requires success, returning its first output line. */
+static int git_line(const struct cli_state *st, const char *const *args,
+		    struct fg_buf *out, struct fg_error *err)
+{
+	int status, rc = run_git(st, args, out, &status, err);
+	char *nl;
+
+	if (rc < 0)
+		return rc;
+	if (status != 0)
+		return fg_error_set(err, FG_ENOTFOUND, "git %s %s failed (exit %d)",
+				    args[0], args[1] ? args[1] : "", status);
+	nl = memchr(out->ptr ? out->ptr : "", '\n', out->len);
+	if (nl)
+		fg_buf_truncate(out, (size_t)(nl - out->ptr));
+	return 0;
+}
+
+static int parse_oid_or_fail(struct fg_oid *out, const char *s, size_t len,
+			     struct fg_error *err)
+{
+	if (!fg_oid_parse(out, s, len))
+		return fg_error_set(err, FG_EIO, "git printed an unexpected object id");
+	return 0;
+}
+
+static int cli_rev_parse(void *state, const struct fg_oid *id, const char *suffix,
+			 struct fg_oid *out, struct fg_error *err)
+{
+	struct fg_buf spec = FG_BUF_INIT, line = FG_BUF_INIT;
+	const char *args[] = { "rev-parse", "--verify", "--quiet", NULL, NULL };
+	int rc;
+
+	fg_buf_printf(&spec, "%s%s", id->hex, suffix);
+	if (spec.failed)
+		return fg_error_oom(err);
+	args[3] = spec.ptr;
+	rc = git_line(state, args, &line, err);
+	if (rc == 0)
+		rc = parse_oid_or_fail(out, fg_buf_cstr(&line), line.len, err);
+	else
+		rc = fg_error_set(err, FG_ENOTFOUND, "object %.12s is not a commit in the "
+				  "repository", id->hex);
+	fg_buf_release(&spec);
+	fg_buf_release(&line);
+	return rc;
+}
+
+static int cli_peel_commit(void *state, const struct fg_oid *id, struct fg_oid *out,
+			   struct fg_error *err)
+{
+	return cli_rev_parse(state, id, "^{commit}", out, err);
+}
+
+static int cli_tree(void *state, const struct fg_oid *commit, struct fg_oid *out,
+		    struct fg_error *err)
+{
+	return cli_rev_parse(state, commit, "^{tree}", out, err);
+}
+
+static int cli_parents(void *state, const struct fg_oid *commit,
+		       struct fg_oid_list *out, struct fg_error *err)
+{
+	const char *args[] = { "rev-list", "--parents", "-n1", commit->hex, "--", NULL };
+	struct fg_buf line = FG_BUF_INIT;
+	size_t hexlen = strlen(commit->hex), n, i;
+	int rc = git_line(state, args, &line, err);
+
+	out->items = NULL;
+	out->count = 0;
+	if (rc < 0)
+		goto out;
+	/* "<commit> <parent1> <parent2>..." */
+	n = line.len / (hexlen + 1);
+	out->items = calloc(n ? n : 1, sizeof(*out->items));
+	if (!out->items) {
+		rc = fg_error_oom(err);
+		goto out;
+	}
+	for (i = 0; i < n && rc == 0; i++)
+		rc = parse_oid_or_fail(&out->items[i], line.ptr + (i + 1) * (hexlen + 1),
+				       hexlen, err);
+	out->count = n;
+	if (rc < 0)
+		fg_oid_list_release(out);
+out:
+	fg_buf_release(&line);
+	return rc;
+}
+
+static int cli_is_ancestor(void *state, const struct fg_oid *ancestor,
+			   const struct fg_oid *descendant, bool *out,
+			   struct fg_error *err)
+{
+	const char *args[] = { "merge-base", "--is-ancestor", ancestor->hex,
+			       descendant->hex, NULL };
+	struct fg_buf ignored = FG_BUF_INIT;
+	int status, rc = run_git(state, args, &ignored, &status, err);
+
+	fg_buf_release(&ignored);
+	if (rc < 0)
+		return rc;
+	if (status > 1)
+		return fg_error_set(err, FG_EIO, "git merge-base failed (exit %d)", status);
+	*out = status == 0;
+	return 0;
+}
+
+static int cli_branches(void *state, struct fg_branch_tips *out, struct fg_error *err)
+{
+	const char *args[] = { "for-each-ref", "--format=%(objectname) %(*objectname) %(refname)",
+			       "refs/heads/", NULL };
+	struct fg_buf text = FG_BUF_INIT;
+	char *line, *next, *save = NULL;
+	int status, rc = run_git(state, args, &text, &status, err);
+	size_t lines = 0, i;
+
+	out->items = NULL;
+	out->count = 0;
+	if (rc == 0 && status != 0)
+		rc = fg_error_set(err, FG_EIO, "git for-each-ref failed (exit %d)", status);
+	if (rc < 0)
+		goto out;
+	if (text.len == 0)
+		goto out; /* a new repository has no branches yet */
+	for (i = 0; i < text.len; i++)
+		lines += text.ptr[i] == '\n';
+	out->items = calloc(lines + 1, sizeof(*out->items));
+	if (!out->items) {
+		rc = fg_error_oom(err);
+		goto out;
+	}
+	for (line = strtok_r(text.ptr, "\n", &save); line && rc == 0;
+	     line = strtok_r(NULL, "\n", &save)) {
+		/* "<id> <peeled id or empty> refs/heads/<name>" */
+		char *peeled = strchr(line, ' ');
+		struct fg_branch_tip *tip = &out->items[out->count];
+
+		next = peeled ? strchr(peeled + 1, ' ') : NULL;
+		if (!next || strncmp(next + 1, "refs/heads/", 11)) {
+			rc = fg_error_set(err, FG_EIO, "git for-each-ref printed an unexpected line");
+			break;
+		}
+		if (next > peeled + 1)
+			rc = parse_oid_or_fail(&tip->oid, peeled + 1, (size_t)(next - peeled - 1), err);
+		else
+			rc = parse_oid_or_fail(&tip->oid, line, (size_t)(peeled - line), err);
+		if (rc == 0 && !(tip->name = fg_strdup(next + 12)))
+			rc = fg_error_oom(err);
+		if (rc == 0)
+			out->count++;
+	}
+	if (rc < 0)
+		fg_branch_tips_release(out);
+out:
+	fg_buf_release(&text);
+	return rc;
+}
+
+static void cli_free(void *state)
+{
+	struct cli_state *st = state;
+
+	if (st)
+		free(st->git_dir);
+	free(st);
+}
+
+static const struct fg_graph_ops cli_ops = {
+	cli_peel_commit, cli_parents, cli_tree, cli_is_ancestor, cli_branches, cli_free
+};
+
+int fg_graph_open_git_cli(struct fg_graph **out, const char *git_dir,
+			  struct fg_error *err)
+{
+	struct cli_state *st = calloc(1, sizeof(*st));
+
+	*out = NULL;
+	if (!st || (git_dir && !(st->git_dir = fg_strdup(git_dir)))) {
+		cli_free(st);
+		return fg_error_oom(err);
+	}
+	return fg_graph_new(out, &cli_ops, st, err);
+}

@@ -1,0 +1,96 @@
+/*
+ * policy.h: the server policy file, owned by the server admin.
+ *
+ * The policy is read from a server-side path only (git config
+ * fleetgate.policy, else $sysconfdir/fleetgate/policy.yaml), never from
+ * pushed content. Loading fails closed, in the manner of doas: an unknown
+ * key, a wrong type, a missing file or a file that others may write is an
+ * error, and the hooks reject every push while it stands.
+ *
+ * Ownership rule: a struct fg_policy returned through `out` belongs to the
+ * caller and is freed with fg_policy_free; every string and array inside it
+ * belongs to the policy.
+ */
+#ifndef FG_POLICY_H
+#define FG_POLICY_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "error.h"
+
+struct fg_strlist {
+	char **items;
+	size_t count;
+};
+
+struct fg_branch_rule {
+	char *name;                    /* exact branch name, e.g. "canary" */
+	struct fg_strlist promote_from;/* branch names or fnmatch patterns */
+	struct fg_strlist pushers;     /* names and "@group"; empty: anyone */
+	bool via_merge_request;
+};
+
+struct fg_group {
+	char *name;
+	struct fg_strlist members;
+};
+
+enum fg_validate_scope {
+	FG_VALIDATE_ALL = 0,   /* every updated branch */
+	FG_VALIDATE_PROTECTED  /* only branches listed under `branches` */
+};
+
+struct fg_mender_settings {
+	char *url;
+	char *token_file;
+	char *username_file;
+	char *password_file;
+	char *ca_file;
+	long timeout_seconds;  /* 0: the client's default */
+};
+
+struct fg_policy {
+	char *path;
+	struct fg_branch_rule *branches;
+	size_t branch_count;
+	struct fg_group *groups;
+	size_t group_count;
+	struct fg_strlist bypass;
+	enum fg_validate_scope validate;
+	struct fg_mender_settings mender;
+	char *secrets_dir;
+	char *spool_dir;
+	char *log_file;
+	bool log_syslog;
+	struct fg_strlist skip_rollout_allowed;
+};
+
+/* Loads and checks the policy at `path`. Refuses (FG_EPERM) a file or
+ * directory writable by group or others or owned by another user than root
+ * or the current user. Returns 0, or FG_ENOTFOUND / FG_EPERM / FG_EINVALID
+ * (naming file:line:column and the key) / FG_ENOMEM with err set. */
+int fg_policy_load(struct fg_policy **out, const char *path, struct fg_error *err);
+
+/* Parses policy text already read; `path` is used in messages only. The
+ * ownership and mode checks of fg_policy_load are not done here. */
+int fg_policy_parse(struct fg_policy **out, const char *path, const char *data,
+		    size_t len, struct fg_error *err);
+
+/* The rule for `branch` (a short name such as "main"), or NULL when the
+ * branch is not protected. Borrowed from the policy. */
+const struct fg_branch_rule *fg_policy_branch(const struct fg_policy *policy,
+					      const char *branch);
+
+/* Whether `user` matches `list` (names and "@group" entries). A NULL or
+ * empty user never matches. */
+bool fg_policy_user_in(const struct fg_policy *policy,
+		       const struct fg_strlist *list, const char *user);
+
+/* Whether `branch` matches one of rule->promote_from (fnmatch patterns). */
+bool fg_policy_promotes_from(const struct fg_branch_rule *rule, const char *branch);
+
+/* Frees the policy; accepts NULL. */
+void fg_policy_free(struct fg_policy *policy);
+
+#endif

@@ -1,0 +1,371 @@
+/*
+ * Promotion rules, table-driven in the manner of doas's regression tests:
+ * each case is a commit graph, the branch tips before the push, one ref
+ * update, the pusher, and the verdict expected.
+ *
+ * Graph notation: "N:P1,P2:T" is commit N with parents P1, P2 ("-" for a
+ * root) and tree T (a letter); commits are listed parents first.
+ */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <cmocka.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "graph.h"
+#include "policy.h"
+#include "promotion.h"
+
+#define MAX_COMMITS 64
+
+struct fake_commit {
+	int id;
+	int parents[4];
+	int nparents;
+	char tree;
+	int is_tag_of; /* nonzero: this object is an annotated tag of that commit */
+};
+
+struct fake_graph {
+	struct fake_commit commits[MAX_COMMITS];
+	int count;
+	struct { char name[64]; int commit; } tips[16];
+	int ntips;
+};
+
+static void oid_of(struct fg_oid *out, int id)
+{
+	snprintf(out->hex, sizeof(out->hex), "%040d", id);
+}
+
+static int id_of(const struct fg_oid *oid)
+{
+	return (int)strtol(oid->hex, NULL, 10);
+}
+
+static struct fake_commit *find(struct fake_graph *g, int id)
+{
+	int i;
+
+	for (i = 0; i < g->count; i++)
+		if (g->commits[i].id == id)
+			return &g->commits[i];
+	return NULL;
+}
+
+static int fake_peel(void *state, const struct fg_oid *id, struct fg_oid *out,
+		     struct fg_error *err)
+{
+	struct fake_commit *c = find(state, id_of(id));
+
+	if (!c)
+		return fg_error_set(err, FG_ENOTFOUND, "missing %s", id->hex);
+	oid_of(out, c->is_tag_of ? c->is_tag_of : c->id);
+	return 0;
+}
+
+static int fake_parents(void *state, const struct fg_oid *id, struct fg_oid_list *out,
+			struct fg_error *err)
+{
+	struct fake_commit *c = find(state, id_of(id));
+	int i;
+
+	if (!c)
+		return fg_error_set(err, FG_ENOTFOUND, "missing %s", id->hex);
+	out->items = calloc(4, sizeof(*out->items));
+	out->count = (size_t)c->nparents;
+	for (i = 0; i < c->nparents; i++)
+		oid_of(&out->items[i], c->parents[i]);
+	return 0;
+}
+
+static int fake_tree(void *state, const struct fg_oid *id, struct fg_oid *out,
+		     struct fg_error *err)
+{
+	struct fake_commit *c = find(state, id_of(id));
+
+	if (!c)
+		return fg_error_set(err, FG_ENOTFOUND, "missing %s", id->hex);
+	oid_of(out, 100000 + c->tree);
+	return 0;
+}
+
+static int reaches(struct fake_graph *g, int from, int target)
+{
+	struct fake_commit *c = find(g, from);
+	int i;
+
+	if (from == target)
+		return 1;
+	for (i = 0; c && i < c->nparents; i++)
+		if (reaches(g, c->parents[i], target))
+			return 1;
+	return 0;
+}
+
+static int fake_is_ancestor(void *state, const struct fg_oid *a, const struct fg_oid *d,
+			    bool *out, struct fg_error *err)
+{
+	*out = reaches(state, id_of(d), id_of(a));
+	return 0;
+}
+
+static int fake_branches(void *state, struct fg_branch_tips *out, struct fg_error *err)
+{
+	struct fake_graph *g = state;
+	int i;
+
+	out->items = calloc((size_t)g->ntips + 1, sizeof(*out->items));
+	out->count = (size_t)g->ntips;
+	for (i = 0; i < g->ntips; i++) {
+		out->items[i].name = strdup(g->tips[i].name);
+		oid_of(&out->items[i].oid, g->tips[i].commit);
+	}
+	return 0;
+}
+
+static void fake_free(void *state)
+{
+	free(state);
+}
+
+static const struct fg_graph_ops fake_ops = {
+	fake_peel, fake_parents, fake_tree, fake_is_ancestor, fake_branches, fake_free
+};
+
+/* "1:-:a 2:1:a 3:2,1:b" and "main=3 canary=2" */
+static struct fake_graph *parse_graph(const char *commits, const char *tips)
+{
+	struct fake_graph *g = calloc(1, sizeof(*g));
+	const char *p = commits;
+	int n;
+
+	while (*p) {
+		struct fake_commit *c = &g->commits[g->count++];
+		char parents[64], tree;
+
+		assert_int_equal(sscanf(p, "%d:%63[^:]:%c%n", &c->id, parents, &tree, &n), 3);
+		c->tree = tree;
+		if (strcmp(parents, "-")) {
+			char *tok, *save = NULL;
+
+			for (tok = strtok_r(parents, ",", &save); tok;
+			     tok = strtok_r(NULL, ",", &save))
+				c->parents[c->nparents++] = (int)strtol(tok, NULL, 10);
+		}
+		p += n;
+		while (*p == ' ')
+			p++;
+	}
+	p = tips;
+	while (*p) {
+		assert_int_equal(sscanf(p, "%63[^=]=%d%n", g->tips[g->ntips].name,
+					&g->tips[g->ntips].commit, &n), 2);
+		g->ntips++;
+		p += n;
+		while (*p == ' ')
+			p++;
+	}
+	return g;
+}
+
+static const char policy_text[] =
+	"version: 1\n"
+	"branches:\n"
+	"  main: { promote_from: [develop, \"feature/*\"] }\n"
+	"  canary: { promote_from: [main] }\n"
+	"  production: { promote_from: [canary], pushers: [\"@sre\", release-bot] }\n"
+	"  gated: { promote_from: [main], via_merge_request: true }\n"
+	"groups:\n"
+	"  sre: [alice, bob]\n"
+	"bypass: [fleet-admin]\n";
+
+struct scenario {
+	const char *name;
+	const char *commits;
+	const char *tips;      /* before the push */
+	const char *ref;
+	int old_id;            /* 0: create */
+	int new_id;            /* 0: delete */
+	const char *pusher;
+	bool forge_merge;
+	enum fg_rule expect;
+	bool expect_bypassed;
+	const char *expect_text; /* substring of explanation or hint, or NULL */
+};
+
+/* A shared history: 1 root on all; develop moved to 2, 3; main merged 3 as 4;
+ * feature/x at 5 off 3; canary at 1. */
+#define BASE "1:-:a 2:1:b 3:2:c 4:1,3:c 5:3:d "
+
+static const struct scenario scenarios[] = {
+	{ "fast-forward main to develop", BASE, "develop=3 main=1", "refs/heads/main",
+	  1, 3, NULL, false, FG_RULE_OK, false, NULL },
+	{ "merge develop into main, tree unchanged", BASE, "develop=3 main=1",
+	  "refs/heads/main", 1, 4, NULL, false, FG_RULE_OK, false, NULL },
+	{ "feature/* is a source of main (pattern)", BASE "6:1,5:d", "feature/x=5 main=1",
+	  "refs/heads/main", 1, 6, NULL, false, FG_RULE_OK, false, NULL },
+	{ "direct commit on canary", BASE "6:1:z", "main=4 canary=1", "refs/heads/canary",
+	  1, 6, NULL, false, FG_RULE_DIRECT_COMMIT, false, "merge main into canary" },
+	{ "evil merge into canary (tree differs)", BASE "6:1,4:z", "main=4 canary=1",
+	  "refs/heads/canary", 1, 6, NULL, false, FG_RULE_MODIFIED_MERGE, false,
+	  "git merge main" },
+	{ "merge --no-ff of main into canary", BASE "6:1,4:c", "main=4 canary=1",
+	  "refs/heads/canary", 1, 6, NULL, false, FG_RULE_OK, false, NULL },
+	{ "merge of develop into production", BASE "6:1,3:c", "develop=3 canary=1 production=1",
+	  "refs/heads/production", 1, 6, "alice", false, FG_RULE_DIRECT_COMMIT, false,
+	  "production takes commits only from canary" },
+	{ "merge of an unpushed commit smuggled with a new develop tip", BASE "6:3:e 7:1,6:e",
+	  "develop=3 main=1", "refs/heads/main", 1, 7, NULL, false,
+	  FG_RULE_DIRECT_COMMIT, false, NULL },
+	{ "force push (rewind)", BASE, "develop=3 main=4", "refs/heads/main", 4, 3, NULL,
+	  false, FG_RULE_NON_FAST_FORWARD, false, "drop commit" },
+	{ "delete protected", BASE, "main=4", "refs/heads/main", 4, 0, NULL, false,
+	  FG_RULE_DELETE_PROTECTED, false, NULL },
+	{ "create canary at a main commit", BASE, "main=4", "refs/heads/canary", 0, 4, NULL,
+	  false, FG_RULE_OK, false, NULL },
+	{ "create production at a commit not on canary", BASE, "main=4 canary=1",
+	  "refs/heads/production", 0, 4, "alice", false, FG_RULE_CREATE_OUTSIDE_PROMOTION,
+	  false, "create production from a commit of canary" },
+	{ "pusher in group may push production", BASE, "canary=4 production=1",
+	  "refs/heads/production", 1, 4, "bob", false, FG_RULE_OK, false, NULL },
+	{ "pusher by name may push production", BASE, "canary=4 production=1",
+	  "refs/heads/production", 1, 4, "release-bot", false, FG_RULE_OK, false, NULL },
+	{ "pusher not listed", BASE, "canary=4 production=1", "refs/heads/production", 1, 4,
+	  "mallory", false, FG_RULE_PUSHER_NOT_ALLOWED, false, "'mallory' may not push" },
+	{ "unknown pusher with pushers set", BASE, "canary=4 production=1",
+	  "refs/heads/production", 1, 4, NULL, false, FG_RULE_PUSHER_NOT_ALLOWED, false,
+	  "did not say who pushes" },
+	{ "bypass accepts with warning", BASE "6:1:z", "main=4 canary=1", "refs/heads/canary",
+	  1, 6, "fleet-admin", false, FG_RULE_DIRECT_COMMIT, true, NULL },
+	{ "merge request required, plain push", BASE, "main=4 gated=1", "refs/heads/gated",
+	  1, 4, NULL, false, FG_RULE_MERGE_REQUEST_REQUIRED, false, "merge request" },
+	{ "merge request required, forge merge", BASE, "main=4 gated=1", "refs/heads/gated",
+	  1, 4, NULL, true, FG_RULE_OK, false, NULL },
+	{ "unprotected branch is free", BASE "6:1:z", "develop=3", "refs/heads/develop", 3, 6,
+	  NULL, false, FG_RULE_OK, false, NULL },
+	{ "tags are free", BASE, "main=4", "refs/tags/v1", 0, 2, NULL, false, FG_RULE_OK,
+	  false, NULL },
+	{ "branch update to an annotated tag of a main commit peels", BASE "9:-:c",
+	  "main=4 canary=1", "refs/heads/canary", 1, 9, NULL, false, FG_RULE_OK, false, NULL },
+	{ "two promotion merges in one push", BASE "6:1,3:c 7:6,4:c", "main=4 canary=1",
+	  "refs/heads/canary", 1, 7, NULL, false, FG_RULE_OK, false, NULL },
+	{ "good merge on top of a direct commit", BASE "6:1:z 7:6,4:c", "main=4 canary=1",
+	  "refs/heads/canary", 1, 7, NULL, false, FG_RULE_DIRECT_COMMIT, false, NULL },
+	{ "a branch is not its own source", BASE "6:4:z", "main=4", "refs/heads/main", 4, 6,
+	  NULL, false, FG_RULE_DIRECT_COMMIT, false, NULL },
+};
+
+static void run_scenario(const struct scenario *s)
+{
+	struct fg_error err = FG_ERROR_INIT;
+	struct fg_policy *policy = NULL;
+	struct fg_graph *graph = NULL;
+	struct fake_graph *fake = parse_graph(s->commits, s->tips);
+	struct fg_promotion ctx;
+	struct fg_ref_update u;
+	struct fg_verdict v;
+
+	/* commit 9 stands for an annotated tag object of commit 4 */
+	if (find(fake, 9))
+		find(fake, 9)->is_tag_of = 4;
+	assert_int_equal(fg_policy_parse(&policy, "policy.yaml", policy_text,
+					 strlen(policy_text), &err), 0);
+	assert_int_equal(fg_graph_new(&graph, &fake_ops, fake, &err), 0);
+	assert_int_equal(fg_promotion_init(&ctx, graph, policy, s->pusher, s->forge_merge,
+					   &err), 0);
+	u.refname = (char *)s->ref;
+	oid_of(&u.old_id, s->old_id);
+	oid_of(&u.new_id, s->new_id);
+	assert_int_equal(fg_promotion_check_update(&ctx, &u, &v, &err), 0);
+	if (v.rule != s->expect)
+		fail_msg("%s: expected %s, got %s (%s)", s->name, fg_rule_name(s->expect),
+			 fg_rule_name(v.rule), v.explanation);
+	assert_int_equal(v.bypassed, s->expect_bypassed);
+	if (s->expect_text && !strstr(v.explanation, s->expect_text) &&
+	    !strstr(v.hint, s->expect_text))
+		fail_msg("%s: '%s' not in '%s' / '%s'", s->name, s->expect_text,
+			 v.explanation, v.hint);
+	if (v.rule != FG_RULE_OK)
+		assert_true(v.hint[0] != '\0');
+	fg_promotion_release(&ctx);
+	fg_graph_free(graph);
+	fg_policy_free(policy);
+}
+
+static void test_scenario(void **state)
+{
+	run_scenario(*state);
+}
+
+static void test_missing_object_is_an_error(void **state)
+{
+	struct fg_error err = FG_ERROR_INIT;
+	struct fg_policy *policy = NULL;
+	struct fg_graph *graph = NULL;
+	struct fg_promotion ctx;
+	struct fg_ref_update u;
+	struct fg_verdict v;
+
+	assert_int_equal(fg_policy_parse(&policy, "p", policy_text, strlen(policy_text),
+					 &err), 0);
+	assert_int_equal(fg_graph_new(&graph, &fake_ops, parse_graph(BASE, "main=4"), &err), 0);
+	assert_int_equal(fg_promotion_init(&ctx, graph, policy, NULL, false, &err), 0);
+	u.refname = "refs/heads/main";
+	oid_of(&u.old_id, 4);
+	oid_of(&u.new_id, 42);
+	assert_true(fg_promotion_check_update(&ctx, &u, &v, &err) < 0);
+	assert_non_null(strstr(err.message, "missing"));
+	fg_promotion_release(&ctx);
+	fg_graph_free(graph);
+	fg_policy_free(policy);
+}
+
+static void test_chain_limit_rejects(void **state)
+{
+	struct fg_error err = FG_ERROR_INIT;
+	struct fg_policy *policy = NULL;
+	struct fg_graph *graph = NULL;
+	struct fg_promotion ctx;
+	struct fg_ref_update u;
+	struct fg_verdict v;
+
+	/* a chain of promotion merges longer than the limit */
+	assert_int_equal(fg_policy_parse(&policy, "p", policy_text, strlen(policy_text),
+					 &err), 0);
+	assert_int_equal(fg_graph_new(&graph, &fake_ops,
+				      parse_graph(BASE "6:1,4:c 7:6,4:c 8:7,4:c", "main=4 canary=1"),
+				      &err), 0);
+	assert_int_equal(fg_promotion_init(&ctx, graph, policy, NULL, false, &err), 0);
+	ctx.max_chain = 2;
+	u.refname = "refs/heads/canary";
+	oid_of(&u.old_id, 1);
+	oid_of(&u.new_id, 8);
+	assert_int_equal(fg_promotion_check_update(&ctx, &u, &v, &err), 0);
+	assert_int_equal(v.rule, FG_RULE_DIRECT_COMMIT);
+	assert_non_null(strstr(v.explanation, "more than 2"));
+	fg_promotion_release(&ctx);
+	fg_graph_free(graph);
+	fg_policy_free(policy);
+}
+
+int main(void)
+{
+	struct CMUnitTest tests[sizeof(scenarios) / sizeof(scenarios[0]) + 2];
+	size_t i, n = 0;
+
+	for (i = 0; i < sizeof(scenarios) / sizeof(scenarios[0]); i++) {
+		tests[n].name = scenarios[i].name;
+		tests[n].test_func = test_scenario;
+		tests[n].setup_func = NULL;
+		tests[n].teardown_func = NULL;
+		tests[n].initial_state = (void *)&scenarios[i];
+		n++;
+	}
+	tests[n++] = (struct CMUnitTest)cmocka_unit_test(test_missing_object_is_an_error);
+	tests[n++] = (struct CMUnitTest)cmocka_unit_test(test_chain_limit_rejects);
+	return _cmocka_run_group_tests("promotion", tests, n, NULL, NULL);
+}
