@@ -587,7 +587,9 @@ out:
 	return rc;
 }
 
-static json_t *lookup_uri(const struct fg_schema *s, const char *uri)
+/* Finds the node `uri` names; NULL if none, with *oom set when an
+ * allocation failed on the way. */
+static json_t *lookup_uri(const struct fg_schema *s, const char *uri, int *oom)
 {
 	const char *hash = strchr(uri, '#');
 	char *docuri, *frag;
@@ -596,8 +598,10 @@ static json_t *lookup_uri(const struct fg_schema *s, const char *uri)
 	if (!hash)
 		return json_object_get(s->registry, uri);
 	docuri = strndup(uri, (size_t)(hash - uri));
-	if (!docuri)
+	if (!docuri) {
+		*oom = 1;
 		return NULL;
+	}
 	doc = json_object_get(s->registry, docuri);
 	free(docuri);
 	if (!doc)
@@ -605,10 +609,12 @@ static json_t *lookup_uri(const struct fg_schema *s, const char *uri)
 	if (!hash[1])
 		return doc;
 	frag = fg_uri_percent_decode(hash + 1);
-	if (!frag)
+	if (!frag) {
+		*oom = 1;
 		return NULL;
+	}
 	if (frag[0] == '/')
-		node = fg_json_pointer_get(doc, frag);
+		node = fg_json_pointer_get(doc, frag, oom);
 	else
 		node = json_object_get(s->registry, uri);
 	free(frag);
@@ -627,10 +633,13 @@ static int resolve_pending(struct fg_schema *s, struct fg_error *err)
 		struct ref_entry *e = s->refs.vals[i];
 		struct walk w = { s, FG_BUF_INIT, err, 0, 0 };
 		char *base;
+		int oom = 0;
 
 		if (!s->refs.keys[i] || e->target)
 			continue;
-		e->target = lookup_uri(s, e->uri);
+		e->target = lookup_uri(s, e->uri, &oom);
+		if (oom)
+			return fg_error_oom(err);
 		if (!e->target || !json_is_object(e->target) ||
 		    pmap_get(&s->nodes, e->target))
 			continue;
@@ -639,6 +648,8 @@ static int resolve_pending(struct fg_schema *s, struct fg_error *err)
 			return fg_error_oom(err);
 		strip_fragment(base);
 		rc = walk_schema(&w, e->target, base, 0);
+		if (rc == 0 && w.sp.failed)
+			rc = fg_error_oom(err);
 		fg_buf_release(&w.sp);
 		free(base);
 		i = (size_t)-1; /* the walk may have added refs: start over */

@@ -253,6 +253,8 @@ static void render(struct fg_buf *b, const json_t *v, int quote)
 		return;
 	}
 	text = json_dumps(v, JSON_ENCODE_ANY | JSON_COMPACT | JSON_REAL_PRECISION(15));
+	if (!text)
+		b->failed = 1;
 	fg_buf_puts(b, text ? text : "?");
 	free(text);
 }
@@ -281,9 +283,28 @@ struct vctx {
 	pcre2_match_data *md;
 	int depth;
 	unsigned long steps;
+	int oom;  /* an allocation failed: the verdict becomes FG_ENOMEM */
 };
 
-static void locate(const struct vctx *c, int *line, int *col)
+/* Releases a message buffer, remembering whether building it failed. */
+static void buf_done(struct vctx *c, struct fg_buf *b)
+{
+	if (b->failed)
+		c->oom = 1;
+	fg_buf_release(b);
+}
+
+static int search(struct vctx *c, const pcre2_code *code, const char *s,
+		  size_t len)
+{
+	int m = fg_ecma_regex_search(code, s, len, c->md, c->s->mc);
+
+	if (m == FG_ENOMEM)
+		c->oom = 1;
+	return m;
+}
+
+static void locate(struct vctx *c, int *line, int *col)
 {
 	char *p;
 	char *slash;
@@ -295,6 +316,8 @@ static void locate(const struct vctx *c, int *line, int *col)
 		return;
 	/* a value the document lacks (a missing property): point at its parent */
 	p = fg_strdup(fg_buf_cstr(&c->ptr));
+	if (!p)
+		c->oom = 1;
 	while (p && (slash = strrchr(p, '/'))) {
 		*slash = '\0';
 		if (fg_yaml_doc_location(c->doc, p, line, col) == 0)
@@ -306,7 +329,7 @@ static void locate(const struct vctx *c, int *line, int *col)
 /* Pushed values end up in hook output that git prefixes with "remote: "
  * line by line: a newline or escape sequence in a value must not be able to
  * forge a line or recolour the terminal, so control bytes become \xNN. */
-static void escape_controls(struct fg_buf *msg)
+static int escape_controls(struct fg_buf *msg)
 {
 	struct fg_buf out = FG_BUF_INIT;
 	size_t i;
@@ -319,12 +342,19 @@ static void escape_controls(struct fg_buf *msg)
 		else
 			fg_buf_putc(&out, (char)ch);
 	}
-	if (!out.failed && out.len != msg->len) {
+	if (out.failed) {
+		/* never let an unescaped value through */
+		fg_buf_release(&out);
+		fg_buf_release(msg);
+		return FG_ENOMEM;
+	}
+	if (out.len != msg->len) {
 		fg_buf_release(msg);
 		*msg = out;
 	} else {
 		fg_buf_release(&out);
 	}
+	return 0;
 }
 
 static int report(struct vctx *c, const char *keyword, const char *fmt, ...)
@@ -341,7 +371,8 @@ static int report(struct vctx *c, const char *keyword, const char *fmt, ...)
 	va_start(ap, fmt);
 	fg_buf_vprintf(&msg, fmt, ap);
 	va_end(ap);
-	escape_controls(&msg);
+	if (msg.failed || escape_controls(&msg) < 0)
+		c->oom = 1;
 	locate(c, &line, &col);
 	fg_diags_add(c->diags, c->doc ? c->doc->path : NULL, line, col,
 		     fg_buf_cstr(&c->ptr), keyword, NULL, "%s", fg_buf_cstr(&msg));
@@ -427,6 +458,8 @@ static int v_summarize(struct vctx *c, json_t *schema, const json_t *inst,
 			fg_buf_printf(sum, "%sinvalid", label);
 		}
 	}
+	if (tmp.failed)
+		c->oom = 1;
 	fg_diags_release(&tmp);
 	return rc;
 }
@@ -444,7 +477,7 @@ static int v_type(struct vctx *c, const json_t *t, const json_t *inst)
 		put_value(&b, inst);
 		rc = report(c, "type", "%s is of type '%s', expected '%s'",
 			    fg_buf_cstr(&b), type_name(inst), json_string_value(t));
-		fg_buf_release(&b);
+		buf_done(c, &b);
 		return rc;
 	}
 	json_array_foreach(t, i, e)
@@ -458,7 +491,7 @@ static int v_type(struct vctx *c, const json_t *t, const json_t *inst)
 		fg_buf_printf(&b, "%s%s", i ? ", " : "", json_string_value(e));
 	fg_buf_putc(&b, ']');
 	rc = report(c, "type", "%s", fg_buf_cstr(&b));
-	fg_buf_release(&b);
+	buf_done(c, &b);
 	return rc;
 }
 
@@ -487,7 +520,7 @@ static int v_enum(struct vctx *c, const json_t *list, const json_t *inst)
 	}
 	fg_buf_putc(&b, ']');
 	rc = report(c, "enum", "%s", fg_buf_cstr(&b));
-	fg_buf_release(&b);
+	buf_done(c, &b);
 	return rc;
 }
 
@@ -504,7 +537,7 @@ static int v_const(struct vctx *c, const json_t *want, const json_t *inst)
 	fg_buf_puts(&b, " must be ");
 	render(&b, want, 1);
 	rc = report(c, "const", "%s", fg_buf_cstr(&b));
-	fg_buf_release(&b);
+	buf_done(c, &b);
 	return rc;
 }
 
@@ -566,7 +599,7 @@ static int v_number(struct vctx *c, const char *k, const json_t *limit,
 	fg_buf_printf(&b, " %s ", what);
 	render(&b, limit, 1);
 	rc = report(c, k, "%s", fg_buf_cstr(&b));
-	fg_buf_release(&b);
+	buf_done(c, &b);
 	return rc;
 }
 
@@ -602,7 +635,7 @@ static int v_string(struct vctx *c, const char *k, json_t *kv, const json_t *ins
 		if (!code)
 			return fg_error_set(c->err, FG_EINVALID,
 					    "pattern '%s' was not compiled", json_string_value(kv));
-		m = fg_ecma_regex_search(code, s, len, c->md, c->s->mc);
+		m = search(c, code, s, len);
 		if (m == 1)
 			return 0;
 		if (!c->diags)
@@ -624,7 +657,7 @@ static int v_string(struct vctx *c, const char *k, json_t *kv, const json_t *ins
 		rc = report(c, k, "string %s is not a valid %s", fg_buf_cstr(&b),
 			    json_string_value(kv));
 	}
-	fg_buf_release(&b);
+	buf_done(c, &b);
 	return rc;
 }
 
@@ -711,7 +744,7 @@ static int matches_pattern_property(struct vctx *c, const struct pp_entry *pp,
 	size_t i;
 
 	for (i = 0; pp && i < pp->n; i++)
-		if (fg_ecma_regex_search(pp->codes[i], key, klen, c->md, c->s->mc) == 1)
+		if (search(c, pp->codes[i], key, klen) == 1)
 			return 1;
 	return 0;
 }
@@ -746,8 +779,7 @@ static int v_pattern_properties(struct vctx *c, json_t *pprops, const json_t *in
 		return fg_error_set(c->err, FG_EINVALID, "patternProperties were not compiled");
 	json_object_foreach((json_t *)inst, k, v) {
 		for (i = 0; i < pp->n; i++) {
-			if (fg_ecma_regex_search(pp->codes[i], k, strlen(k), c->md,
-						 c->s->mc) != 1)
+			if (search(c, pp->codes[i], k, strlen(k)) != 1)
 				continue;
 			rc = v_key(c, json_object_get(pprops, pp->keys[i]), v, k);
 			if (rc < 0 || (rc && !c->diags))
@@ -871,7 +903,7 @@ static int v_object(struct vctx *c, json_t *schema, const char *k, json_t *kv,
 				report(c, k, "property name '%s' is not allowed: %s", dk,
 				       sum.len ? fg_buf_cstr(&sum) : "false schema");
 			fg_buf_truncate(&c->ptr, len);
-			fg_buf_release(&sum);
+			buf_done(c, &sum);
 			json_decref(name);
 			if (rc < 0 || (rc && !c->diags))
 				return rc;
@@ -913,17 +945,17 @@ static int v_combinator(struct vctx *c, const char *k, json_t *list,
 		}
 	}
 	if (valid == 1 || (valid && k[0] == 'a')) {
-		fg_buf_release(&which);
+		buf_done(c, &which);
 		return 0;
 	}
 	if (!c->diags) {
-		fg_buf_release(&which);
+		buf_done(c, &which);
 		return 1;
 	}
 	if (valid > 1) {
 		rc = report(c, k, "value matches %zu schemas of oneOf (#%zu, %s), "
 			    "exactly one must match", valid, first, fg_buf_cstr(&which));
-		fg_buf_release(&which);
+		buf_done(c, &which);
 		return rc;
 	}
 	rc = 0;
@@ -934,8 +966,8 @@ static int v_combinator(struct vctx *c, const char *k, json_t *list,
 	if (rc >= 0)
 		rc = report(c, k, "value matches none of the %zu schemas of %s (%s)",
 			    n, k, fg_buf_cstr(&sum));
-	fg_buf_release(&sum);
-	fg_buf_release(&which);
+	buf_done(c, &sum);
+	buf_done(c, &which);
 	return rc;
 }
 
@@ -1071,7 +1103,7 @@ int fg_schema_validate(const struct fg_schema *schema, const json_t *instance,
 		       const struct fg_yaml_doc *doc, struct fg_diags *diags,
 		       struct fg_error *err)
 {
-	struct vctx c = { schema, doc, diags, err, FG_BUF_INIT, NULL, 0, 0 };
+	struct vctx c = { schema, doc, diags, err, FG_BUF_INIT, NULL, 0, 0, 0 };
 	int rc;
 
 	if (!schema || !instance)
@@ -1080,7 +1112,7 @@ int fg_schema_validate(const struct fg_schema *schema, const json_t *instance,
 	if (!c.md)
 		return fg_error_oom(err);
 	rc = v_schema(&c, schema->root, instance);
-	if (rc >= 0 && (c.ptr.failed || (diags && diags->failed)))
+	if (rc >= 0 && (c.oom || c.ptr.failed || (diags && diags->failed)))
 		rc = fg_error_oom(err);
 	pcre2_match_data_free(c.md);
 	fg_buf_release(&c.ptr);
