@@ -6,6 +6,15 @@
  * fetches anything over a network: a "$ref" to a document that was not
  * registered is an error naming the URI.
  *
+ * What it implements: every draft 7 validation keyword; "pattern" and
+ * "patternProperties" as ECMA-262 regular expressions (PCRE2, compiled once
+ * in fg_schema_new); "format" is asserted for date-time, date, time, uuid,
+ * hostname, ipv4, ipv6, uri, uri-reference, email and regex, and other
+ * formats pass; enum/const/uniqueItems treat 1 and 1.0 as equal. anyOf and
+ * oneOf failures are one finding that summarizes each alternative.
+ * Messages quote offending values with control bytes written as \xNN, so
+ * pushed content cannot forge lines in hook output.
+ *
  * Ownership rule: fg_schema_new and fg_schema_add_resource take a new
  * reference to the json_t they are given (the caller keeps its own); the
  * struct fg_schema returned through `out` belongs to the caller and is freed
@@ -24,19 +33,28 @@ struct fg_schema;
 
 /* Compiles `root` (an object or a boolean schema). base_uri may be NULL.
  * Returns 0, or FG_EINVALID when the schema itself is malformed (bad regex,
- * wrong keyword type), naming the schema location, or FG_ENOMEM. */
+ * wrong keyword type), naming the schema location ("#/properties/x/pattern"),
+ * FG_ELIMIT when it nests deeper than a fixed limit, or FG_ENOMEM. */
 int fg_schema_new(struct fg_schema **out, json_t *root, const char *base_uri,
 		  struct fg_error *err);
 
-/* Registers another schema document under `uri` (and its own "$id"s). */
+/* Registers another schema document under `uri` (and its own "$id"s), so
+ * "$ref"s to that URI resolve; may be called before or after validating.
+ * Returns 0, FG_EINVALID as for fg_schema_new, or FG_ENOMEM. */
 int fg_schema_add_resource(struct fg_schema *schema, json_t *doc,
 			   const char *uri, struct fg_error *err);
 
-/* Validates `instance`. Appends one fg_diag per violation with the
- * instance's JSON pointer, the schema keyword, a message, and, when `doc` is
- * given, doc->path and the line and column of the offending value.
- * Returns 0 when valid, 1 when invalid, or a negative FG_E* code (an
- * unresolvable $ref, out of memory) with err set. */
+/* Validates `instance` (borrowed). Appends one fg_diag per violation with
+ * the instance's JSON pointer, the schema keyword, a message, and, when
+ * `doc` is given, doc->path and the line and column of the offending value
+ * (of its parent object for a missing property). `diags` may be NULL when
+ * only the verdict is wanted; validation then stops at the first violation.
+ * Returns 0 when valid, 1 when invalid, or a negative FG_E* code with err
+ * set: FG_ENOTFOUND for an unresolvable $ref (naming the URI), FG_ELIMIT for
+ * a $ref loop that never reaches a value or a schema so costly (nested
+ * anyOf/oneOf) that it exceeds a fixed evaluation budget, FG_EINVALID for a
+ * $ref to a malformed schema outside the checked keywords, FG_ENOMEM. One fg_schema may be
+ * used by several threads at once. */
 int fg_schema_validate(const struct fg_schema *schema, const json_t *instance,
 		       const struct fg_yaml_doc *doc, struct fg_diags *diags,
 		       struct fg_error *err);

@@ -17,6 +17,8 @@ struct fg_command {
 
 int cmd_install(int argc, char **argv);
 int cmd_policy(int argc, char **argv);
+int cmd_queue(int argc, char **argv);
+int cmd_validate(int argc, char **argv);
 
 /* The table of subcommands, terminated by a NULL name. */
 extern const struct fg_command fg_commands[];
