@@ -483,28 +483,31 @@ static int run_pass(const char *spool, fg_job_executor exec, void *ctx,
 	return rc;
 }
 
-int fg_queue_run(const char *spool, fg_job_executor exec, void *ctx,
-		 const struct fg_queue_run_options *opts,
-		 struct fg_queue_run_stats *stats, struct fg_error *err)
+/* Whether a queued job is due now (or waits only for backoff we ignore). */
+static bool queue_has_due(const char *spool, const struct fg_queue_run_options *opts)
 {
-	char *lock = fg_asprintf("%s/worker.lock", spool);
-	bool ran;
-	int fd = -1, rc;
+	struct fg_error ignored = FG_ERROR_INIT;
+	struct fg_job_list jobs;
+	time_t now = time(NULL);
+	bool due = false;
+	size_t i;
 
-	memset(stats, 0, sizeof(*stats));
-	if (!lock)
-		return fg_error_oom(err);
-	if ((rc = fg_queue_open(spool, err)) < 0)
-		goto out;
-	fd = open(lock, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0640);
-	if (fd < 0) {
-		rc = io_error(err, "open", lock);
-		goto out;
-	}
-	if (flock(fd, LOCK_EX | LOCK_NB) < 0) {
-		rc = errno == EWOULDBLOCK ? 1 : io_error(err, "lock", lock);
-		goto out;
-	}
+	if (fg_queue_list(spool, &jobs, &ignored) < 0)
+		return false;
+	for (i = 0; i < jobs.count && !due; i++)
+		due = jobs.items[i].state == FG_JOB_QUEUED &&
+		      (jobs.items[i].next_attempt <= now || opts->ignore_backoff);
+	fg_job_list_release(&jobs);
+	return due;
+}
+
+static int drain_locked(const char *spool, fg_job_executor exec, void *ctx,
+			const struct fg_queue_run_options *opts,
+			struct fg_queue_run_stats *stats, struct fg_error *err)
+{
+	bool ran;
+	int rc;
+
 	/* keep draining: a push may queue more while we run */
 	do {
 		rc = run_pass(spool, exec, ctx, opts, stats, &ran, err);
@@ -518,6 +521,38 @@ int fg_queue_run(const char *spool, fg_job_executor exec, void *ctx,
 			ran = true;
 		}
 	} while (rc == 0 && ran);
+	return rc;
+}
+
+int fg_queue_run(const char *spool, fg_job_executor exec, void *ctx,
+		 const struct fg_queue_run_options *opts,
+		 struct fg_queue_run_stats *stats, struct fg_error *err)
+{
+	char *lock = fg_asprintf("%s/worker.lock", spool);
+	int fd = -1, rc, rounds = 0;
+
+	memset(stats, 0, sizeof(*stats));
+	if (!lock)
+		return fg_error_oom(err);
+	if ((rc = fg_queue_open(spool, err)) < 0)
+		goto out;
+again:
+	fd = open(lock, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0640);
+	if (fd < 0) {
+		rc = io_error(err, "open", lock);
+		goto out;
+	}
+	if (flock(fd, LOCK_EX | LOCK_NB) < 0) {
+		rc = errno == EWOULDBLOCK ? 1 : io_error(err, "lock", lock);
+		goto out;
+	}
+	rc = drain_locked(spool, exec, ctx, opts, stats, err);
+	close(fd);
+	fd = -1;
+	/* A job queued between our last pass and the unlock found the lock
+	 * taken and its own worker gave up: look once more after unlocking. */
+	if (rc == 0 && rounds++ < 3 && queue_has_due(spool, opts))
+		goto again;
 out:
 	if (fd >= 0)
 		close(fd);

@@ -1,0 +1,288 @@
+#include "postreceive.h"
+#include "buf.h"
+#include "gate.h"
+#include "hook_input.h"
+#include "policy.h"
+#include "queue.h"
+#include "serverlog.h"
+#include "yaml_load.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <git2.h>
+#include <limits.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+char *fg_post_receive_spool(const struct fg_policy *policy, const char *git_dir)
+{
+	if (policy && policy->spool_dir)
+		return fg_strdup(policy->spool_dir);
+	return fg_asprintf("%s/fleetgate/spool", git_dir);
+}
+
+/* default_branch of fleet.yaml at `commit`, or NULL (not a fleet, unreadable,
+ * or a SHA-256 repository libgit2 cannot open: protected branches still get
+ * their jobs then). */
+static char *fleet_default_branch(const char *git_dir, const char *commit)
+{
+	struct fg_yaml_doc *doc = NULL;
+	git_repository *repo = NULL;
+	git_object *blob = NULL;
+	char *spec = fg_asprintf("%s:fleet.yaml", commit), *branch = NULL;
+
+	git_libgit2_init();
+	if (spec && git_repository_open_bare(&repo, git_dir) == 0 &&
+	    git_revparse_single(&blob, repo, spec) == 0 &&
+	    git_object_type(blob) == GIT_OBJECT_BLOB &&
+	    git_blob_rawsize((git_blob *)blob) <= FG_YAML_MAX_BYTES_DEFAULT &&
+	    fg_yaml_load_buffer(&doc, "fleet.yaml", git_blob_rawcontent((git_blob *)blob),
+				(size_t)git_blob_rawsize((git_blob *)blob), NULL, NULL) == 0)
+		branch = fg_strdup(json_string_value(json_object_get(doc->root,
+								      "default_branch")));
+	fg_yaml_doc_free(doc);
+	git_object_free(blob);
+	git_repository_free(repo);
+	git_libgit2_shutdown();
+	free(spec);
+	return branch;
+}
+
+static bool named_as_source(const struct fg_policy *policy, const char *branch)
+{
+	size_t i, j;
+
+	for (i = 0; i < policy->branch_count; i++)
+		for (j = 0; j < policy->branches[i].promote_from.count; j++)
+			if (!strcmp(policy->branches[i].promote_from.items[j], branch))
+				return true;
+	return false;
+}
+
+/* Feature branches have no devices; protected stages, literal sources such
+ * as develop (lab boards) and the fleet's default branch may. */
+static bool branch_wants_rollout(const struct fg_policy *policy, const char *branch,
+				 const char *default_branch)
+{
+	if (default_branch && !strcmp(default_branch, branch))
+		return true;
+	if (!policy)
+		return true; /* without a policy we cannot tell; queue, never lose */
+	return fg_policy_branch(policy, branch) || named_as_source(policy, branch);
+}
+
+static int queue_branch(const struct fg_post_receive_input *in,
+			const struct fg_policy *policy, const char *git_dir,
+			const char *spool, const struct fg_ref_update *u,
+			const char *branch, const char *pusher, bool dry_run)
+{
+	struct fg_error err = FG_ERROR_INIT;
+	struct fg_job job = { 0 };
+	char id[32];
+	int rc;
+
+	job.repo = (char *)git_dir;
+	job.branch = (char *)branch;
+	job.old_id = (char *)u->old_id.hex;
+	job.new_id = (char *)u->new_id.hex;
+	job.pusher = (char *)pusher;
+	job.dry_run = dry_run;
+	if (dry_run) {
+		if (in->dry_run)
+			return in->dry_run(policy, &job, in->out);
+		fprintf(in->out, "fleetgate: %s %.7s: dry run, nothing scheduled; see the "
+			"plan with: fleetgate plan --repo %s %s --rev %.12s\n", branch,
+			u->new_id.hex, git_dir, branch, u->new_id.hex);
+		return 0;
+	}
+	rc = fg_queue_add(spool, &job, &err);
+	if (rc < 0) {
+		fprintf(in->out, "fleetgate: ERROR: the rollout of %s %.7s was NOT queued: "
+			"%s\nfleetgate: ERROR: the push itself landed; run 'fleetgate rollout "
+			"--repo %s %s' once the spool is writable\n", branch, u->new_id.hex,
+			err.message, git_dir, branch);
+		fg_serverlog(policy, "post-receive", "ref", u->refname, "new", u->new_id.hex,
+			     "verdict", "queue-failed", "error", err.message, NULL);
+		return rc;
+	}
+	snprintf(id, sizeof(id), "%lu", job.id);
+	fprintf(in->out, "fleetgate: %s %.7s queued as job %lu for the devices subscribed "
+		"to %s; follow with: fleetgate queue --repo %s\n", branch, u->new_id.hex,
+		job.id, branch, git_dir);
+	fg_serverlog(policy, "post-receive", "ref", u->refname, "new", u->new_id.hex,
+		     "verdict", "queued", "job", id, "pusher", pusher, NULL);
+	return 0;
+}
+
+static bool skip_allowed(const struct fg_post_receive_input *in,
+			 const struct fg_policy *policy, const struct fg_push_options *opts,
+			 const char *pusher)
+{
+	if (!fg_push_options_has(opts, "fleetgate.skip-rollout"))
+		return false;
+	if (policy && fg_policy_user_in(policy, &policy->skip_rollout_allowed, pusher))
+		return true;
+	fprintf(in->out, "fleetgate: push option fleetgate.skip-rollout ignored: '%s' is "
+		"not listed under rollout.skip_allowed in the server policy\n",
+		pusher ? pusher : "(unknown pusher)");
+	return false;
+}
+
+static char *resolve_git_dir(const struct fg_post_receive_input *in)
+{
+	const char *dir = in->git_dir ? in->git_dir : in->lookup("GIT_DIR");
+	char abs[PATH_MAX];
+
+	if (!dir || !*dir)
+		dir = ".";
+	return realpath(dir, abs) ? fg_strdup(abs) : NULL;
+}
+
+static struct fg_policy *load_policy(const struct fg_post_receive_input *in,
+				     const char *git_dir)
+{
+	struct fg_error err = FG_ERROR_INIT;
+	struct fg_policy *policy = NULL;
+	char *path = NULL;
+
+	if (fg_gate_policy_path(&path, git_dir, &err) == 0)
+		fg_policy_load(&policy, path, &err);
+	if (!policy)
+		fprintf(in->out, "fleetgate: WARNING: %s; rollouts are queued in the default "
+			"spool and wait until the policy is fixed\n", err.message);
+	free(path);
+	return policy;
+}
+
+int fg_post_receive_run(const struct fg_post_receive_input *in)
+{
+	struct fg_ref_updates updates = { NULL, 0 };
+	struct fg_push_options opts = { NULL, 0 };
+	struct fg_error err = FG_ERROR_INIT;
+	struct fg_policy *policy = NULL;
+	char *git_dir = NULL, *spool = NULL;
+	const char *pusher = fg_hook_pusher(in->lookup);
+	bool skip, dry_run, queued = false;
+	size_t i;
+	int rc = 0;
+
+	if (!(git_dir = resolve_git_dir(in))) {
+		fprintf(in->out, "fleetgate: ERROR: no rollout queued: cannot find the "
+			"repository\n");
+		return FG_EIO;
+	}
+	if ((rc = fg_hook_parse_updates(&updates, in->stdin_data, in->stdin_len, &err)) < 0 ||
+	    (rc = fg_hook_parse_push_options(&opts, in->lookup, &err)) < 0) {
+		fprintf(in->out, "fleetgate: ERROR: no rollout queued: %s\n", err.message);
+		goto out;
+	}
+	policy = load_policy(in, git_dir);
+	spool = fg_post_receive_spool(policy, git_dir);
+	if (!spool) {
+		rc = FG_ENOMEM;
+		goto out;
+	}
+	skip = skip_allowed(in, policy, &opts, pusher);
+	dry_run = fg_push_options_has(&opts, "fleetgate.dry-run");
+	for (i = 0; i < updates.count; i++) {
+		const struct fg_ref_update *u = &updates.items[i];
+		const char *branch = fg_ref_branch_name(u->refname);
+		char *default_branch;
+		bool wanted;
+
+		if (!branch || fg_oid_is_zero(&u->new_id))
+			continue;
+		default_branch = fleet_default_branch(git_dir, u->new_id.hex);
+		wanted = branch_wants_rollout(policy, branch, default_branch);
+		free(default_branch);
+		if (!wanted)
+			continue;
+		if (skip) {
+			fprintf(in->out, "fleetgate: %s %.7s: rollout skipped at %s's request "
+				"(fleetgate.skip-rollout)\n", branch, u->new_id.hex, pusher);
+			fg_serverlog(policy, "post-receive", "ref", u->refname, "new",
+				     u->new_id.hex, "verdict", "skipped", "pusher", pusher, NULL);
+			continue;
+		}
+		if (queue_branch(in, policy, git_dir, spool, u, branch, pusher, dry_run) < 0)
+			rc = FG_EIO;
+		else
+			queued |= !dry_run;
+	}
+	if (queued && !in->no_worker && fg_post_receive_spawn_worker(in->fleetgate, git_dir) < 0)
+		fprintf(in->out, "fleetgate: WARNING: could not start a worker; the jobs wait "
+			"for the next 'fleetgate queue run' (systemd timer)\n");
+out:
+	fg_ref_updates_release(&updates);
+	fg_push_options_release(&opts);
+	fg_policy_free(policy);
+	free(spool);
+	free(git_dir);
+	return rc;
+}
+
+static char *default_fleetgate(void)
+{
+	char self[PATH_MAX];
+	ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
+	char *slash;
+
+	if (n <= 0)
+		return NULL;
+	self[n] = '\0';
+	slash = strrchr(self, '/');
+	if (!slash)
+		return NULL;
+	*slash = '\0';
+	return fg_asprintf("%s/fleetgate", self);
+}
+
+/* The grandchild: no terminal, no pipes back to git (else the push would
+ * wait for it), its own session. */
+static void exec_worker(const char *fleetgate, const char *git_dir)
+{
+	int fd = open("/dev/null", O_RDWR);
+	const char *argv[] = { fleetgate, "queue", "run", "--repo", git_dir, "--wait", NULL };
+	int i;
+
+	if (fd < 0)
+		_exit(127);
+	dup2(fd, 0);
+	dup2(fd, 1);
+	dup2(fd, 2);
+	for (i = 3; i < 1024; i++)
+		close(i);
+	execv(fleetgate, (char *const *)argv);
+	_exit(127);
+}
+
+int fg_post_receive_spawn_worker(const char *fleetgate, const char *git_dir)
+{
+	char *binary = fleetgate ? fg_strdup(fleetgate) : default_fleetgate();
+	int status;
+	pid_t pid;
+
+	if (!binary || access(binary, X_OK) < 0) {
+		free(binary);
+		return FG_EIO;
+	}
+	pid = fork();
+	if (pid < 0) {
+		free(binary);
+		return FG_EIO;
+	}
+	if (pid == 0) {
+		if (setsid() < 0 || (pid = fork()) < 0)
+			_exit(1);
+		if (pid == 0)
+			exec_worker(binary, git_dir);
+		_exit(0);
+	}
+	free(binary);
+	while (waitpid(pid, &status, 0) < 0)
+		if (errno != EINTR)
+			return FG_EIO;
+	return WIFEXITED(status) && WEXITSTATUS(status) == 0 ? 0 : FG_EIO;
+}

@@ -1,0 +1,58 @@
+/*
+ * rollout.h: the rollout engine, one branch at one commit, end to end.
+ *
+ * Gathers facts from Mender (mender.h), the desired state from the fleet
+ * files at the commit (fleet.h), with {secret: NAME} resolved from the
+ * server's secrets directory, builds the plan (plan.h) and, unless it is a
+ * dry run, applies it: aborts, OS deployments, configuration put + deploy.
+ * It remembers, per repository and branch, the last commit it rolled out,
+ * so the next run asks Mender for configurations only where the desired
+ * configuration changed (`full` reconciles every subscriber).
+ *
+ * Secrets: read only from files under secrets_dir, never printed, logged or
+ * placed in argv; reports list configuration keys, never values.
+ *
+ * Ownership rule: the options and their strings are borrowed; *report is a
+ * new reference the caller releases.
+ */
+#ifndef FG_ROLLOUT_H
+#define FG_ROLLOUT_H
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <stdio.h>
+
+#include "error.h"
+
+struct fg_policy;
+
+struct fg_rollout_options {
+	const char *git_dir;          /* the bare repository */
+	const char *branch;           /* B */
+	const char *rev;              /* C; NULL: the tip of B */
+	const struct fg_policy *policy; /* may be NULL when every override is set */
+	/* overrides of the policy for local use (NULL: the policy's) */
+	const char *mender_url;
+	const char *token_file;
+	const char *secrets_dir;
+	const char *state_dir;        /* where the last rolled-out commit is kept;
+				       * NULL: <git_dir>/fleetgate */
+	bool dry_run;                 /* plan only: change nothing */
+	bool full;                    /* reconcile every subscriber's configuration */
+	FILE *progress;               /* a progress line goes here; NULL: none */
+	FILE *text_report;            /* the human-readable plan/summary; may be NULL */
+};
+
+#define FG_ROLLOUT_OPTIONS_INIT { 0 }
+
+/* Runs the engine. On success *report (new reference) holds the plan and
+ * what was scheduled: {"branch", "commit", "devices": [...], "totals": {...},
+ * "deployments": [{"id", "name", "artifact", "devices"}...], "errors": [...]}.
+ * Returns 0 when everything planned was applied (or nothing was needed),
+ * FG_ENET when Mender could not be reached or a call kept failing (the
+ * caller retries later; what was done is idempotent), other FG_E* codes for
+ * bad input (branch or commit missing, broken fleet files, unreadable secret). */
+int fg_rollout_run(const struct fg_rollout_options *opts, json_t **report,
+		   struct fg_error *err);
+
+#endif
