@@ -1,4 +1,5 @@
 #include "gate.h"
+#include "gate_fleet.h"
 #include "graph.h"
 #include "policy.h"
 #include "promotion.h"
@@ -87,7 +88,33 @@ int fg_gate_policy_path(char **out, const char *git_dir, struct fg_error *err)
 	return *out ? 0 : fg_error_oom(err);
 }
 
+/* Rule fleet-invalid: the fleet files of the new tip (fleet_check.h). */
+static void judge_fleet(struct gate *g, struct fg_gate_fleet *gf,
+			const struct fg_ref_update *u)
+{
+	struct fg_error err = FG_ERROR_INIT;
+	struct fg_buf lines = FG_BUF_INIT;
+	char why[128];
+	int rc;
+
+	if (!fg_gate_fleet_selects(gf, u))
+		return;
+	rc = fg_gate_fleet_check(gf, u, g->prefix, &lines, why, sizeof(why), &err);
+	if (rc < 0)
+		reject_ref(g, u, &u->new_id, "internal-error", err.message,
+			   "fleetgate could not check the fleet files and rejects "
+			   "to be safe; tell the server admin");
+	else if (rc > 0) {
+		reject_ref(g, u, &u->new_id, "fleet-invalid", why,
+			   "fix them and push again; 'fleetgate check' shows the same "
+			   "before you push (fleetgate-fleet(5))");
+		fg_buf_put(&g->result->messages, lines.ptr ? lines.ptr : "", lines.len);
+	}
+	fg_buf_release(&lines);
+}
+
 static void judge_updates(struct gate *g, struct fg_promotion *ctx,
+			  struct fg_gate_fleet *gf,
 			  const struct fg_ref_updates *updates)
 {
 	struct fg_error err = FG_ERROR_INIT;
@@ -113,8 +140,10 @@ static void judge_updates(struct gate *g, struct fg_promotion *ctx,
 				     : v.bypassed ? "bypass" : "reject",
 			     "rule", v.rule == FG_RULE_OK ? NULL : fg_rule_name(v.rule),
 			     "pusher", ctx->pusher, NULL);
-		if (v.rule == FG_RULE_OK)
+		if (v.rule == FG_RULE_OK) {
+			judge_fleet(g, gf, u);
 			continue;
+		}
 		if (v.bypassed) {
 			/* break-glass: loud on purpose, so nobody mistakes it */
 			say(g, "fleetgate: WARNING: %s bypassed the promotion rules for %s "
@@ -122,6 +151,9 @@ static void judge_updates(struct gate *g, struct fg_promotion *ctx,
 			    "lists '%s' under bypass",
 			    ctx->pusher, u->refname, fg_rule_name(v.rule), v.explanation,
 			    ctx->pusher);
+			/* break-glass is for the promotion order, not for
+			 * fleet files Mender could not take */
+			judge_fleet(g, gf, u);
 			continue;
 		}
 		reject_ref(g, u, &v.at, fg_rule_name(v.rule), v.explanation, v.hint);
@@ -135,6 +167,7 @@ static void judge_push(struct gate *g, const struct fg_ref_updates *updates)
 	struct fg_policy *policy = NULL;
 	struct fg_graph *graph = NULL;
 	struct fg_promotion ctx;
+	struct fg_gate_fleet *gf = NULL;
 	char *policy_path = NULL;
 
 	if (in->policy_path)
@@ -159,8 +192,14 @@ static void judge_push(struct gate *g, const struct fg_ref_updates *updates)
 		reject_all(g, updates, "internal-error", err.message, "tell the server admin");
 		goto out;
 	}
-	judge_updates(g, &ctx, updates);
+	if (fg_gate_fleet_open(&gf, in->git_dir, policy, updates, &err) < 0) {
+		reject_all(g, updates, "internal-error", err.message, "tell the server admin");
+		fg_promotion_release(&ctx);
+		goto out;
+	}
+	judge_updates(g, &ctx, gf, updates);
 	fg_promotion_release(&ctx);
+	fg_gate_fleet_free(gf);
 out:
 	fg_graph_free(graph);
 	fg_policy_free(policy);

@@ -17,6 +17,7 @@ struct fg_command {
 
 int cmd_install(int argc, char **argv);
 int cmd_policy(int argc, char **argv);
+int cmd_check(int argc, char **argv);
 int cmd_queue(int argc, char **argv);
 int cmd_validate(int argc, char **argv);
 

@@ -10,6 +10,7 @@
 const struct fg_command fg_commands[] = {
 	{ "install", cmd_install, "install the hooks into a bare repository" },
 	{ "policy", cmd_policy, "check a server policy file (policy check FILE)" },
+	{ "check", cmd_check, "check a fleet repository (check [DIR] | --git-dir D --rev R)" },
 	{ "queue", cmd_queue, "list, run, retry or drop rollout jobs" },
 	{ "validate", cmd_validate, "validate YAML/JSON files against a JSON Schema" },
 	{ NULL, NULL, NULL }
