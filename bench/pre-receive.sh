@@ -142,6 +142,7 @@ cpu=$(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo 2>/dev/null | head -
 echo "fleetgate-pre-receive, promotion main -> canary (merge --no-ff),"
 echo "repository of $(git -C "$repo" rev-list --count --all) commits, $runs runs, process start to exit:"
 echo "  median $hook_median ms, max $hook_max ms"
+echo "  method: shell loop, date +%s%N before and after each run (no hyperfine)"
 echo "  (measuring overhead, same loop around /bin/true: median $base_median ms, max $base_max ms)"
 echo "machine: $(nproc) CPUs, ${cpu:-unknown CPU}, $(uname -sr), load $(cut -d' ' -f1-3 /proc/loadavg)"
 echo "build: $build ($(sed -n 's/^  \$ .*configure */configure /p' "$build/config.log" 2>/dev/null | head -1))"

@@ -213,6 +213,9 @@ void fg_gate_run(const struct fg_gate_input *in, struct fg_gate_result *result)
 	struct gate g;
 
 	memset(result, 0, sizeof(*result));
+	/* one libgit2 runtime for the whole decision: its start-up (which
+	 * parses the system's CA bundle) is the largest fixed cost of a push */
+	git_libgit2_init();
 	g.in = in;
 	g.result = result;
 	g.prefix = fg_hook_is_gitlab(in->lookup) ? "GL-HOOK-ERR: " : "";
@@ -230,6 +233,7 @@ out:
 	/* a message we could not even format still must not let the push in */
 	result->accepted = result->rejected == 0 && !result->messages.failed;
 	fg_ref_updates_release(&updates);
+	git_libgit2_shutdown();
 }
 
 void fg_gate_result_release(struct fg_gate_result *result)
