@@ -597,7 +597,7 @@ static long wait_budget(struct batch *b, long long now, int *running)
 
 static int step(struct batch *b, struct fg_error *err)
 {
-	int running, still;
+	int running, still, rc;
 	long wait;
 	struct timespec ts;
 
@@ -608,10 +608,14 @@ static int step(struct batch *b, struct fg_error *err)
 		nanosleep(&ts, NULL);
 		return 0;
 	}
-	if (curl_multi_perform(b->c->multi, &still) != CURLM_OK ||
-	    curl_multi_poll(b->c->multi, NULL, 0, (int)wait, NULL) != CURLM_OK)
-		return fg_error_set(err, FG_ERROR, "curl multi interface failed");
 	if (curl_multi_perform(b->c->multi, &still) != CURLM_OK)
+		return fg_error_set(err, FG_ERROR, "curl multi interface failed");
+	/* A transfer perform finished has no socket left to poll: waiting
+	 * now would sleep the whole budget (a second per quick call). */
+	if ((rc = drain_messages(b, err)) < 0 || still == 0)
+		return rc;
+	if (curl_multi_poll(b->c->multi, NULL, 0, (int)wait, NULL) != CURLM_OK ||
+	    curl_multi_perform(b->c->multi, &still) != CURLM_OK)
 		return fg_error_set(err, FG_ERROR, "curl multi interface failed");
 	return drain_messages(b, err);
 }

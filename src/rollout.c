@@ -3,7 +3,9 @@
 #include "rollout.h"
 #include "rollout_int.h"
 
+#include <errno.h>
 #include <git2.h>
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -15,6 +17,7 @@
 struct run {
 	const struct fg_rollout_options *o;
 	git_repository *repo;
+	char git_dir[PATH_MAX]; /* absolute: the state's key */
 	git_oid commit;
 	char hex[GIT_OID_HEXSZ + 1];
 	char short_id[8];
@@ -80,8 +83,10 @@ static int open_repo(struct run *r, struct fg_error *err)
 	if (git_repository_open_ext(&r->repo, o->git_dir, GIT_REPOSITORY_OPEN_NO_SEARCH,
 				    NULL) < 0)
 		return git_fail(err, FG_ENOTFOUND, o->git_dir);
+	if (!realpath(o->git_dir, r->git_dir))
+		return fg_error_set(err, FG_ENOTFOUND, "%s: %s", o->git_dir, strerror(errno));
 	r->state_dir = o->state_dir ? fg_strdup(o->state_dir) :
-		fg_asprintf("%s/fleetgate", o->git_dir);
+		fg_asprintf("%s/fleetgate", r->git_dir);
 	if (!r->state_dir)
 		return fg_error_oom(err);
 	return resolve_commit(r, err);
@@ -145,7 +150,7 @@ static int load_scope(struct run *r, struct fg_error *err)
 	r->full = 1;
 	if (r->o->full)
 		return 0;
-	rc = fg_rollout_state_get(r->state_dir, r->o->git_dir, r->o->branch, &last,
+	rc = fg_rollout_state_get(r->state_dir, r->git_dir, r->o->branch, &last,
 				  &r->prev_subs, err);
 	if (rc == FG_ENOTFOUND)
 		return 0; /* first rollout of this branch: a full one */
@@ -193,6 +198,17 @@ static int widen_scope(struct run *r, struct fg_error *err)
 	return 0;
 }
 
+/* A malformed or oversized answer is Mender failing, like a 500: the queue
+ * retries it later. */
+static int mender_rc(int rc, struct fg_error *err)
+{
+	if (rc != FG_EINVALID && rc != FG_ELIMIT)
+		return rc;
+	if (err)
+		err->code = FG_ENET;
+	return FG_ENET;
+}
+
 static int gather(struct run *r, struct fg_error *err)
 {
 	struct fg_rollout_load in = { r->repo, &r->commit, r->o->branch, NULL, tag_of,
@@ -201,8 +217,8 @@ static int gather(struct run *r, struct fg_error *err)
 	int rc;
 
 	in.secrets_dir = pick(r->o->secrets_dir, p ? p->secrets_dir : NULL);
-	if ((rc = fg_rollout_facts_devices(&r->facts, r->m, err)) < 0 ||
-	    (rc = fg_rollout_facts_active(&r->facts, r->m, 0, err)) < 0 ||
+	if ((rc = mender_rc(fg_rollout_facts_devices(&r->facts, r->m, err), err)) < 0 ||
+	    (rc = mender_rc(fg_rollout_facts_active(&r->facts, r->m, 0, err), err)) < 0 ||
 	    (rc = fg_rollout_desired_load(&r->desired, &in, err)) < 0 ||
 	    (rc = load_scope(r, err)) < 0 ||
 	    (rc = collect_subscribers(r, err)) < 0 ||
@@ -214,6 +230,7 @@ static int gather(struct run *r, struct fg_error *err)
 
 static int build_plan(struct run *r, struct fg_error *err)
 {
+	static const char *const none[1] = { NULL };
 	struct fg_plan_input in = { 0 };
 
 	fg_plan_free(r->plan);
@@ -223,7 +240,8 @@ static int build_plan(struct run *r, struct fg_error *err)
 	in.facts = r->facts.items;
 	in.nfacts = r->facts.count;
 	in.desired = &r->desired.plan;
-	in.config_scope = r->full ? NULL : (const char *const *)r->scope.items;
+	in.config_scope = r->full ? NULL : r->scope.count ?
+		(const char *const *)r->scope.items : none; /* NULL would mean all */
 	in.nconfig_scope = r->full ? 0 : r->scope.count;
 	return fg_plan_build(&r->plan, &in, err);
 }
@@ -237,7 +255,7 @@ static int plan(struct run *r, struct fg_error *err)
 	if (rc < 0 || r->plan->naborts == 0 ||
 	    !fg_rollout_facts_has_config_deployments(&r->facts))
 		return rc;
-	if ((rc = fg_rollout_facts_active(&r->facts, r->m, 1, err)) < 0)
+	if ((rc = mender_rc(fg_rollout_facts_active(&r->facts, r->m, 1, err), err)) < 0)
 		return rc;
 	return build_plan(r, err);
 }
@@ -373,7 +391,7 @@ static int remember(struct run *r, struct fg_error *err)
 	if (r->o->dry_run || r->failed || r->config_unfetched)
 		return 0;
 	fg_rollout_ids_sort(&r->subs);
-	return fg_rollout_state_set(r->state_dir, r->o->git_dir, r->o->branch,
+	return fg_rollout_state_set(r->state_dir, r->git_dir, r->o->branch,
 				    &r->commit, &r->subs, err);
 }
 

@@ -319,7 +319,8 @@ static int sort_wants(struct fg_rollout_desired *d, struct fg_error *err)
 {
 	size_t i;
 
-	qsort(d->wants, d->nwants, sizeof(*d->wants), want_cmp);
+	if (d->nwants)
+		qsort(d->wants, d->nwants, sizeof(*d->wants), want_cmp);
 	for (i = 1; i < d->nwants; i++)
 		if (!strcmp(d->wants[i - 1].id, d->wants[i].id))
 			return fg_error_set(err, FG_EINVALID, "device '%s' has two files: "

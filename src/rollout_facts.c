@@ -37,7 +37,8 @@ int fg_rollout_facts_devices(struct fg_rollout_facts *f, struct fg_mender *m,
 	f->count = f->devices.count;
 	/* Sorted, so every deployment lists its devices in the same order and
 	 * Mender's 409 for an identical request finds a repeated one. */
-	qsort(f->items, f->count, sizeof(*f->items), fact_cmp);
+	if (f->count)
+		qsort(f->items, f->count, sizeof(*f->items), fact_cmp);
 	return 0;
 }
 
@@ -96,7 +97,8 @@ static int attach(struct fg_rollout_facts *f, struct fg_error *err)
 {
 	size_t i;
 
-	qsort(f->pairs, f->npairs, sizeof(*f->pairs), pair_cmp);
+	if (f->npairs)
+		qsort(f->pairs, f->npairs, sizeof(*f->pairs), pair_cmp);
 	free(f->actives);
 	f->actives = calloc(f->npairs ? f->npairs : 1, sizeof(*f->actives));
 	if (!f->actives)

@@ -47,7 +47,8 @@ static int str_cmp(const void *a, const void *b)
 
 void fg_rollout_ids_sort(struct fg_rollout_ids *ids)
 {
-	qsort(ids->items, ids->count, sizeof(*ids->items), str_cmp);
+	if (ids->count)
+		qsort(ids->items, ids->count, sizeof(*ids->items), str_cmp);
 }
 
 int fg_rollout_ids_has(const struct fg_rollout_ids *ids, const char *id)
