@@ -297,7 +297,11 @@ time.sleep(300)' "$1/worker.lock" "$FG_TMP/lock.held" &
 	done
 }
 
+# fg06_release_lock [REPO]: first waits until the workers the hooks started
+# for REPO have seen the lock taken and left (under a sanitizer or valgrind
+# one may still be starting), so none of them takes the queue afterwards.
 fg06_release_lock() {
+	[ -z "${1:-}" ] || fg06_workers_gone "$1" 30 || fg_bail "workers of $1 did not leave"
 	kill "$FG06_HOLDER" 2>/dev/null
 	wait "$FG06_HOLDER" 2>/dev/null
 	return 0

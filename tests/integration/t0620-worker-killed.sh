@@ -38,7 +38,7 @@ fg06_wait_idle "$srv" 30 || fg_bail "bootstrap jobs did not finish: $(fg06_jobs 
 # each with two OS deployments to make.
 fg06_hold_lock "$spool" || fg_bail "could not take the worker lock"
 fg06_promote "$w" pi4-v2 pi3-v2 main canary production
-fg06_release_lock
+fg06_release_lock "$srv"
 fg06_eq "four jobs wait" 4 "$(fg06_jobs "$srv" | grep -c ' queued ')"
 
 fg06_dbl post /_double/faults '{"match": "^[A-Z]+ /api/", "count": 100000, "delay": 0.08}' >/dev/null ||

@@ -36,7 +36,7 @@ new_canary=$(fg_rev "$w" canary)
 new_job=$(fg06_job_of canary)
 fg06_eq "both canary jobs wait while the worker is busy" "queued queued" \
 	"$(fg06_jobs "$srv" | awk -v a="$old_job" -v b="$new_job" '$1 == a { x = $2 } $1 == b { y = $2 } END { print x, y }')"
-fg06_release_lock
+fg06_release_lock "$srv"
 # shellcheck disable=SC2086
 $FG_VALGRIND "$FG_BUILDDIR/fleetgate" queue run --scan "$FG_TMP/srv" >"$FG_TMP/run.out" 2>&1
 rc=$?
