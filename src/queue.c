@@ -540,7 +540,7 @@ int fg_queue_run(const char *spool, fg_job_executor exec, void *ctx,
 {
 	char *lock = fg_asprintf("%s/worker.lock", spool);
 	int rc, rounds = 0;
-	bool ran_any = false;
+	bool held_lock = false;
 
 	memset(stats, 0, sizeof(*stats));
 	if (!lock)
@@ -549,9 +549,9 @@ int fg_queue_run(const char *spool, fg_job_executor exec, void *ctx,
 		goto out;
 	for (;;) {
 		rc = drain_once(spool, lock, exec, ctx, opts, stats, err);
-		if (rc < 0 || (rc == 1 && !ran_any))
+		if (rc < 0 || (rc == 1 && !held_lock))
 			break;
-		ran_any = true;
+		held_lock = true;
 		/* A job queued between our last pass and the unlock found the lock
 		 * taken and its own worker gave up: look once more after unlocking. */
 		if (rounds++ < 3 && queue_has_due(spool, opts))
@@ -571,7 +571,7 @@ int fg_queue_run(const char *spool, fg_job_executor exec, void *ctx,
 		break;
 	}
 	/* Another worker took over after our first round: we did our part. */
-	if (rc == 1 && ran_any)
+	if (rc == 1 && held_lock)
 		rc = 0;
 out:
 	free(lock);
