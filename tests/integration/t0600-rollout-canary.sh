@@ -35,6 +35,15 @@ as() { git -C "$w" remote set-url origin "$(url "$1")"; }
 
 w=$(fg_work dev "$(url carol)")
 fg06_fleet "$w" pi4-v1 pi3-v1
+# A secret in the server's secrets_dir, referenced by the Pi 3's device file:
+# it reaches Mender and nothing else.
+secret=kiosk-pw-5d1e0c27a9-never-logged
+printf '%s\n' "$secret" >"$FG_TMP/etc/secrets/KIOSK_PASSWORD"
+chmod 600 "$FG_TMP/etc/secrets/KIOSK_PASSWORD"
+fg_commit "$w" "devices/$C3.yaml" "name: kiosk-campus
+configuration:
+  kiosk_url: https://intranet.example.com/board
+  kiosk_password: { secret: KIOSK_PASSWORD }" "fleet: the campus kiosk"
 git -C "$w" branch -q -M develop
 fg_push "$w" develop
 fg_accepted "develop created"
@@ -50,6 +59,9 @@ fg_fetch "$w"
 fg06_wait_idle "$srv" 30 || fg_bail "bootstrap jobs did not finish: $(fg06_jobs "$srv")"
 fg06_eq "devices already running the fleet's images get no deployment" "" \
 	"$(fg06_dbl deployments)"
+fg06_eq "the Pi 3's configuration is deployed once, with the secret resolved" \
+	"1 $secret" "$(fg06_dbl config-deployments) $(fg06_dbl get /_double/state | python3 -c 'import json, sys
+print(json.load(sys.stdin)["configurations"][sys.argv[1]]["configured"].get("kiosk_password"))' "$C3")"
 
 # A new Pi 4 image on develop, promoted to main: the main device gets it.
 fg_checkout "$w" develop
@@ -102,7 +114,7 @@ case $name in
 *canary*"$(echo "$canary" | cut -c1-7)"*) fg_pass "the deployment's name traces back to canary and the commit ($name)" ;;
 *) fg_fail "the deployment's name traces back to canary and the commit" "name: $name" ;;
 esac
-fg06_eq "no configuration deployment (no configuration differs)" 0 \
+fg06_eq "no new configuration deployment (no configuration changed)" 1 \
 	"$(fg06_dbl config-deployments)"
 
 fg_ok "server log: the pre-receive verdict for canary" \
@@ -112,4 +124,7 @@ fg_ok "server log: the queued job for canary" \
 fg_ok "server log: the rollout outcome of canary's job" \
 	fg06_log_has "event=rollout job=$job branch=canary new=$canary result=done"
 fg06_log_clean "the server log holds no Mender token"
+leaks=$(grep -lF -- "$secret" "$FG06_LOG" "$FG_OUT" "$FG_TMP/lighttpd.err" 2>/dev/null)
+"$FG_BUILDDIR/fleetgate" queue --repo "$srv" --format json | grep -qF -- "$secret" && leaks="$leaks queue"
+fg06_eq "the secret is in no log, push output or job record" "" "$leaks"
 fg_done
