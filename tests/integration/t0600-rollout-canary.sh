@@ -94,6 +94,7 @@ fg_push "$w" canary
 t1=$(date +%s%N)
 right_after=$(fg06_dbl deployments | cut -f1,2)
 fg_accepted "main merged into canary"
+fg06_hooks_clean "the hooks report no memory error"
 ms=$(((t1 - t0) / 1000000))
 if [ "$ms" -lt $((delay * 750)) ]; then
 	fg_pass "the push returned in ${ms} ms, before the slow deployment call (${delay} s) was answered"

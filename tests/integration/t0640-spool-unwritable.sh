@@ -34,6 +34,7 @@ for spool in $spools; do
 	fg_has "$spool: ... and that the push landed and what to run" \
 		"fleetgate: ERROR: the push itself landed; run 'fleetgate rollout --repo $srv develop' once the spool is writable"
 	fg_hasnt "$spool: no 'queued as job' claim" "queued as job"
+	fg06_hooks_clean "$spool: the hooks report no memory error"
 	fg_ok "$spool: the server log has the failure" \
 		fg06_log_has "event=post-receive ref=refs/heads/develop new=$(fg_rev "$w" develop) verdict=queue-failed error=\"unable to [a-z ]+ '$(dirname "$(dirname "$spool")")/"
 	fg_push_env REMOTE_USER=alice "$w" develop:refs/heads/main

@@ -73,6 +73,7 @@ fg_commit "$w" notes.txt "one"
 before=$(njobs)
 fg_push "$w" -o "$long" develop
 fg_accepted "a 5,000-byte push option does not fail the push"
+fg06_hooks_clean "the hooks report no memory error (over-long option)"
 fg_has "the pusher is told the options were ignored" \
 	"fleetgate: WARNING: push options ignored (push option 0 is longer than 4096 bytes)"
 fg_ok "the rollout is queued all the same (never lost)" fg_out_has_re "^remote: fleetgate: develop [0-9a-f]{7} queued as job"
@@ -84,6 +85,7 @@ before=$(njobs)
 fg_push "$w" -o 'fleetgate.dry-run$(touch${IFS}pwned5)' -o 'x;touch pwned6 `touch pwned7`' \
 	-o "fleetgate.skip-rollout';touch pwned8;'" develop
 fg_accepted "hostile push options do not fail the push"
+fg06_hooks_clean "the hooks report no memory error"
 fg_ok "options that only look like fleetgate's change nothing: the job is queued" \
 	fg_out_has_re "^remote: fleetgate: develop [0-9a-f]{7} queued as job"
 fg06_eq "one job more" $((before + 1)) "$(njobs)"
@@ -119,6 +121,7 @@ fg_push "$w" -o fleetgate.dry-run main
 fg_accepted "main with pi4-v2, dry run"
 fg_ok "the pusher is told it is a dry run" fg_out_has_re "^remote: fleetgate: main [0-9a-f]{7}: dry run"
 fg_hasnt "no job line for the dry run" "queued as job"
+fg06_hooks_clean "the hooks report no memory error (dry run)"
 if [ -n "$engine" ]; then
 	fg_ok "the dry run prints the plan: main's device would get pi4-v2" \
 		sh -c 'grep "^remote: " "$1" | grep "$2" | grep -q "pi4-v2"' sh "$FG_OUT" "$M1"
