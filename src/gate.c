@@ -192,7 +192,7 @@ static void judge_push(struct gate *g, const struct fg_ref_updates *updates)
 		reject_all(g, updates, "internal-error", err.message, "tell the server admin");
 		goto out;
 	}
-	if (fg_gate_fleet_open(&gf, in->git_dir, policy, updates, &err) < 0) {
+	if (fg_gate_fleet_open(&gf, in->git_dir, policy, updates, &ctx.tips, &err) < 0) {
 		reject_all(g, updates, "internal-error", err.message, "tell the server admin");
 		fg_promotion_release(&ctx);
 		goto out;

@@ -1,23 +1,20 @@
 #include "gate_fleet.h"
 #include "diag.h"
 #include "fleet_check.h"
+#include "gitcli.h"
+#include "tree_export.h"
 
 #include <git2.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-struct tip {
-	char *name;
-	git_oid id;
-};
-
 struct fg_gate_fleet {
-	git_repository *repo;
+	git_repository *repo;      /* NULL for a SHA-256 repository */
+	char *git_dir;             /* SHA-256: for git itself; NULL: environment */
 	const struct fg_policy *policy;
-	struct tip *tips;          /* local branches before the push */
-	size_t ntips;
-	const char **known;        /* policy branches + branches created now */
+	const struct fg_branch_tips *tips; /* branches before the push (borrowed) */
+	const char **known;        /* policy + existing + created branches */
 	size_t nknown;
 };
 
@@ -43,53 +40,9 @@ static int open_repo(git_repository **repo, const char *git_dir, struct fg_error
 		unsetenv("GIT_COMMON_DIR");
 		rc = git_repository_open_ext(repo, NULL, GIT_REPOSITORY_OPEN_FROM_ENV, NULL);
 	}
-	/* libgit2 1.5 cannot open a SHA-256 repository: that fails here,
-	 * closed, rather than skipping the fleet check */
 	if (rc < 0)
 		return git_fail(err, "unable to open the repository for the fleet check");
 	return 0;
-}
-
-static int snapshot_tips(struct fg_gate_fleet *gf, struct fg_error *err)
-{
-	git_branch_iterator *it = NULL;
-	git_reference *ref = NULL;
-	git_branch_t type;
-	size_t alloc = 0;
-	int rc = 0;
-
-	if (git_branch_iterator_new(&it, gf->repo, GIT_BRANCH_LOCAL) < 0)
-		return git_fail(err, "unable to list branches");
-	while (rc == 0 && git_branch_next(&ref, &type, it) == 0) {
-		const char *name = NULL;
-		git_object *commit = NULL;
-
-		if (git_branch_name(&name, ref) == 0 &&
-		    git_reference_peel(&commit, ref, GIT_OBJECT_COMMIT) == 0) {
-			if (gf->ntips == alloc) {
-				struct tip *t;
-
-				alloc = alloc ? alloc * 2 : 16;
-				t = realloc(gf->tips, alloc * sizeof(*t));
-				if (!t)
-					rc = fg_error_oom(err);
-				else
-					gf->tips = t;
-			}
-			if (rc == 0) {
-				gf->tips[gf->ntips].name = fg_strdup(name);
-				git_oid_cpy(&gf->tips[gf->ntips].id, git_object_id(commit));
-				if (!gf->tips[gf->ntips].name)
-					rc = fg_error_oom(err);
-				else
-					gf->ntips++;
-			}
-		}
-		git_object_free(commit);
-		git_reference_free(ref);
-	}
-	git_branch_iterator_free(it);
-	return rc;
 }
 
 static const char *branch_of(const char *refname)
@@ -100,13 +53,15 @@ static const char *branch_of(const char *refname)
 static int collect_known(struct fg_gate_fleet *gf, const struct fg_ref_updates *u,
 			 struct fg_error *err)
 {
-	size_t i, n = gf->policy->branch_count + u->count;
+	size_t i, n = gf->policy->branch_count + gf->tips->count + u->count;
 
 	gf->known = calloc(n ? n : 1, sizeof(*gf->known));
 	if (!gf->known)
 		return fg_error_oom(err);
 	for (i = 0; i < gf->policy->branch_count; i++)
 		gf->known[gf->nknown++] = gf->policy->branches[i].name;
+	for (i = 0; i < gf->tips->count; i++)
+		gf->known[gf->nknown++] = gf->tips->items[i].name;
 	for (i = 0; i < u->count; i++) {
 		const char *b = branch_of(u->items[i].refname);
 
@@ -118,19 +73,24 @@ static int collect_known(struct fg_gate_fleet *gf, const struct fg_ref_updates *
 
 int fg_gate_fleet_open(struct fg_gate_fleet **out, const char *git_dir,
 		       const struct fg_policy *policy,
-		       const struct fg_ref_updates *updates, struct fg_error *err)
+		       const struct fg_ref_updates *updates,
+		       const struct fg_branch_tips *tips, struct fg_error *err)
 {
 	struct fg_gate_fleet *gf = calloc(1, sizeof(*gf));
-	int rc;
+	int rc = 0;
 
 	*out = NULL;
 	if (!gf)
 		return fg_error_oom(err);
 	git_libgit2_init();
 	gf->policy = policy;
-	rc = open_repo(&gf->repo, git_dir, err);
-	if (rc == 0)
-		rc = snapshot_tips(gf, err);
+	gf->tips = tips;
+	if (fg_repo_uses_sha256(git_dir)) {
+		if (git_dir && !(gf->git_dir = fg_strdup(git_dir)))
+			rc = fg_error_oom(err);
+	} else {
+		rc = open_repo(&gf->repo, git_dir, err);
+	}
 	if (rc == 0)
 		rc = collect_known(gf, updates, err);
 	if (rc < 0) {
@@ -143,14 +103,10 @@ int fg_gate_fleet_open(struct fg_gate_fleet **out, const char *git_dir,
 
 void fg_gate_fleet_free(struct fg_gate_fleet *gf)
 {
-	size_t i;
-
 	if (!gf)
 		return;
-	for (i = 0; i < gf->ntips; i++)
-		free(gf->tips[i].name);
-	free(gf->tips);
 	free(gf->known);
+	free(gf->git_dir);
 	git_repository_free(gf->repo);
 	free(gf);
 	git_libgit2_shutdown();
@@ -167,22 +123,22 @@ int fg_gate_fleet_selects(const struct fg_gate_fleet *gf,
 	       fg_policy_branch(gf->policy, b) != NULL;
 }
 
-static const git_oid *tip_of(const struct fg_gate_fleet *gf, const char *name)
+static const struct fg_oid *tip_of(const struct fg_gate_fleet *gf, const char *name)
 {
 	size_t i;
 
-	for (i = 0; i < gf->ntips; i++)
-		if (!strcmp(gf->tips[i].name, name))
-			return &gf->tips[i].id;
+	for (i = 0; i < gf->tips->count; i++)
+		if (!strcmp(gf->tips->items[i].name, name))
+			return &gf->tips->items[i].oid;
 	return NULL;
 }
 
 /* A new branch is compared with the branch it will be promoted into. */
-static const git_oid *base_of_new_branch(const struct fg_gate_fleet *gf,
-					 const char *branch)
+static const struct fg_oid *base_of_new_branch(const struct fg_gate_fleet *gf,
+					       const char *branch)
 {
 	const struct fg_policy *p = gf->policy;
-	const git_oid *base;
+	const struct fg_oid *base;
 	size_t i;
 
 	for (i = 0; i < p->branch_count; i++)
@@ -213,6 +169,52 @@ static void format_lines(const struct fg_diags *d, const char *prefix,
 			      d->count - FG_GATE_FLEET_MAX_LINES);
 }
 
+/* libgit2: the incremental check of fleet_check.h. */
+static int check_with_libgit2(struct fg_gate_fleet *gf, const struct fg_oid *base_hex,
+			      const struct fg_ref_update *update,
+			      const struct fg_fleet_check_opts *opts, struct fg_diags *d,
+			      struct fg_error *err)
+{
+	git_oid base, new;
+
+	if (git_oid_fromstr(&new, update->new_id.hex) < 0 ||
+	    (base_hex && git_oid_fromstr(&base, base_hex->hex) < 0))
+		return fg_error_set(err, FG_EINVALID, "'%s' is not a SHA-1 branch update",
+				    update->refname);
+	/* the base is the target before the push: its schema judges */
+	return fg_fleet_check_push(gf->repo, base_hex ? &base : NULL, &new,
+				   base_hex ? &base : NULL, opts, d, err);
+}
+
+/* SHA-256, which libgit2 1.5 cannot read: git exports the new tree (and the
+ * base, whose schema judges) and the whole fleet is checked as a work tree. */
+static int check_exported(struct fg_gate_fleet *gf, const struct fg_oid *base_hex,
+			  const struct fg_ref_update *update,
+			  struct fg_fleet_check_opts *opts, struct fg_diags *d,
+			  struct fg_error *err)
+{
+	struct fg_source *src = NULL, *schema_src = NULL;
+	char *tree = NULL, *base_tree = NULL;
+	int rc;
+
+	rc = fg_tree_export(gf->git_dir, update->new_id.hex, &tree, err);
+	if (rc == 0 && base_hex)
+		rc = fg_tree_export(gf->git_dir, base_hex->hex, &base_tree, err);
+	if (rc == 0)
+		rc = fg_source_open_dir(&src, tree, err);
+	if (rc == 0 && base_tree)
+		rc = fg_source_open_dir(&schema_src, base_tree, err);
+	if (rc == 0) {
+		opts->schema_source = schema_src;
+		rc = fg_fleet_check(src, opts, d, err);
+	}
+	fg_source_free(src);
+	fg_source_free(schema_src);
+	fg_tree_export_remove(tree);
+	fg_tree_export_remove(base_tree);
+	return rc;
+}
+
 int fg_gate_fleet_check(struct fg_gate_fleet *gf, const struct fg_ref_update *update,
 			const char *line_prefix, struct fg_buf *lines,
 			char *explanation, size_t explanation_size,
@@ -221,27 +223,18 @@ int fg_gate_fleet_check(struct fg_gate_fleet *gf, const struct fg_ref_update *up
 	struct fg_fleet_check_opts opts = FG_FLEET_CHECK_OPTS_INIT;
 	struct fg_diags d = FG_DIAGS_INIT;
 	const char *branch = branch_of(update->refname);
-	const git_oid *base = NULL;
-	git_oid old, new;
+	const struct fg_oid *base;
 	int rc;
 
-	if (!branch || git_oid_fromstr(&new, update->new_id.hex) < 0)
-		return fg_error_set(err, FG_EINVALID, "'%s' is not a SHA-1 branch update",
-				    update->refname);
-	if (!fg_oid_is_zero(&update->old_id)) {
-		if (git_oid_fromstr(&old, update->old_id.hex) < 0)
-			return fg_error_set(err, FG_EINVALID, "bad old id of '%s'",
-					    update->refname);
-		base = &old;
-	} else {
-		base = base_of_new_branch(gf, branch);
-	}
+	if (!branch)
+		return fg_error_set(err, FG_EINVALID, "'%s' is not a branch", update->refname);
+	base = fg_oid_is_zero(&update->old_id) ? base_of_new_branch(gf, branch)
+					      : &update->old_id;
+	/* every branch that exists or is being created is known: no lookups */
 	opts.known_branches = gf->known;
 	opts.known_branch_count = gf->nknown;
-	opts.branch_exists = fg_fleet_branch_in_repo;
-	opts.branch_payload = gf->repo;
-	/* the base is the target before the push: its schema judges */
-	rc = fg_fleet_check_push(gf->repo, base, &new, base, &opts, &d, err);
+	rc = gf->repo ? check_with_libgit2(gf, base, update, &opts, &d, err)
+		      : check_exported(gf, base, update, &opts, &d, err);
 	if (rc == 1) {
 		snprintf(explanation, explanation_size,
 			 "%zu problem%s in the fleet files", d.count,

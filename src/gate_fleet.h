@@ -22,6 +22,7 @@
 
 #include "buf.h"
 #include "error.h"
+#include "graph.h"
 #include "hook_input.h"
 #include "policy.h"
 
@@ -31,11 +32,15 @@
 struct fg_gate_fleet;
 
 /* Opens the hook's repository (git_dir, or the hook environment with its
- * quarantine when NULL) and snapshots the branch tips before the push.
- * FG_EIO when libgit2 cannot open it (e.g. SHA-256 with libgit2 1.5). */
+ * quarantine when NULL). `tips` are the branches before the push (the
+ * promotion context's snapshot), borrowed until fg_gate_fleet_free. A
+ * SHA-256 repository, which libgit2 1.5 cannot read, is checked through
+ * trees git exports (a full check per update). FG_EIO when it cannot be
+ * opened. */
 int fg_gate_fleet_open(struct fg_gate_fleet **out, const char *git_dir,
 		       const struct fg_policy *policy,
-		       const struct fg_ref_updates *updates, struct fg_error *err);
+		       const struct fg_ref_updates *updates,
+		       const struct fg_branch_tips *tips, struct fg_error *err);
 
 /* Whether the policy wants `update` checked (a branch, not deleted). */
 int fg_gate_fleet_selects(const struct fg_gate_fleet *gf,

@@ -1,7 +1,7 @@
 #include "graph.h"
 #include "buf.h"
+#include "gitcli.h"
 
-#include <git2.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -21,30 +21,9 @@ int fg_graph_new(struct fg_graph **out, const struct fg_graph_ops *ops, void *st
 	return 0;
 }
 
-/* Whether the repository declares extensions.objectformat = sha256. Asked
- * up front: libgit2 1.5 refuses such a repository, and leaks while doing so. */
-static bool uses_sha256(const char *git_dir)
-{
-	const char *dir = git_dir ? git_dir : getenv("GIT_DIR");
-	char *path = fg_asprintf("%s/config", dir && *dir ? dir : ".");
-	git_config *cfg = NULL;
-	git_buf value = { 0 };
-	bool sha256 = false;
-
-	git_libgit2_init();
-	if (path && git_config_open_ondisk(&cfg, path) == 0 &&
-	    git_config_get_string_buf(&value, cfg, "extensions.objectformat") == 0)
-		sha256 = !strcmp(value.ptr, "sha256");
-	git_buf_dispose(&value);
-	git_config_free(cfg);
-	git_libgit2_shutdown();
-	free(path);
-	return sha256;
-}
-
 int fg_graph_open(struct fg_graph **out, const char *git_dir, struct fg_error *err)
 {
-	if (uses_sha256(git_dir))
+	if (fg_repo_uses_sha256(git_dir))
 		return fg_graph_open_git_cli(out, git_dir, err);
 	return fg_graph_open_libgit2(out, git_dir, err);
 }

@@ -5,69 +5,19 @@
  */
 #include "graph.h"
 #include "buf.h"
+#include "gitcli.h"
 
-#include <errno.h>
-#include <spawn.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/wait.h>
-#include <unistd.h>
-
-extern char **environ;
-
-/* Generous for `for-each-ref` over many thousands of branches. */
-#define GIT_OUTPUT_MAX (64 * 1024 * 1024)
 
 struct cli_state {
 	char *git_dir; /* NULL: git uses $GIT_DIR from the hook's environment */
 };
 
-/* Runs git with `args` (NULL-terminated, without "git"), collecting stdout.
- * *status is git's exit status. */
 static int run_git(const struct cli_state *st, const char *const *args,
 		   struct fg_buf *out, int *status, struct fg_error *err)
 {
-	const char *argv[16];
-	posix_spawn_file_actions_t actions;
-	char chunk[8192];
-	int pipefd[2], wstatus, rc = 0;
-	size_t argc = 0, i;
-	pid_t pid;
-	ssize_t n;
-
-	argv[argc++] = "git";
-	if (st->git_dir) {
-		argv[argc++] = "--git-dir";
-		argv[argc++] = st->git_dir;
-	}
-	for (i = 0; args[i] && argc < 15; i++)
-		argv[argc++] = args[i];
-	argv[argc] = NULL;
-	if (pipe(pipefd) < 0)
-		return fg_error_set(err, FG_EIO, "unable to create a pipe: %s", strerror(errno));
-	posix_spawn_file_actions_init(&actions);
-	posix_spawn_file_actions_adddup2(&actions, pipefd[1], 1);
-	posix_spawn_file_actions_addclose(&actions, pipefd[0]);
-	posix_spawn_file_actions_addclose(&actions, pipefd[1]);
-	rc = posix_spawnp(&pid, "git", &actions, NULL, (char *const *)argv, environ);
-	posix_spawn_file_actions_destroy(&actions);
-	close(pipefd[1]);
-	if (rc != 0) {
-		close(pipefd[0]);
-		return fg_error_set(err, FG_EIO, "unable to run git: %s", strerror(rc));
-	}
-	while ((n = read(pipefd[0], chunk, sizeof(chunk))) > 0 || (n < 0 && errno == EINTR)) {
-		if (n > 0 && rc == 0 && (out->len + (size_t)n > GIT_OUTPUT_MAX ||
-					 fg_buf_put(out, chunk, (size_t)n) < 0))
-			rc = fg_error_set(err, FG_ELIMIT, "git %s printed too much", args[0]);
-	}
-	close(pipefd[0]);
-	while (waitpid(pid, &wstatus, 0) < 0)
-		if (errno != EINTR)
-			return fg_error_set(err, FG_EIO, "unable to wait for git: %s",
-					    strerror(errno));
-	*status = WIFEXITED(wstatus) ? WEXITSTATUS(wstatus) : 128;
-	return rc;
+	return fg_git_run(st->git_dir, args, NULL, out, status, err);
 }
 
 /* Runs git and requires success, returning its first output line. */

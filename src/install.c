@@ -1,5 +1,6 @@
 #include "install.h"
 #include "buf.h"
+#include "fsutil.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -104,38 +105,20 @@ static int mkdir_parent(const char *path, struct fg_error *err)
 	return rc;
 }
 
-/* Writes the script to a temporary file and renames it into place, so a
- * push running right now sees either the old hook or the new one. */
+/* Replaced atomically: a push running right now sees either the old hook
+ * or the new one. */
 static int write_hook(const char *path, const char *binary, struct fg_error *err)
 {
 	struct fg_buf script = FG_BUF_INIT;
-	char *tmp = fg_asprintf("%s.fleetgate-tmp", path);
-	int fd = -1, rc = 0;
+	int rc;
 
 	fg_buf_printf(&script, "#!/bin/sh\n%s; do not edit, rerun it instead\nexec ", MARKER);
 	shell_quote(&script, binary);
 	fg_buf_puts(&script, " \"$@\"\n");
-	if (!tmp || script.failed) {
+	if (script.failed)
 		rc = fg_error_oom(err);
-		goto out;
-	}
-	if ((rc = mkdir_parent(path, err)) < 0)
-		goto out;
-	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0755);
-	if (fd < 0 || write(fd, script.ptr, script.len) != (ssize_t)script.len ||
-	    fchmod(fd, 0755) < 0 || fsync(fd) < 0) {
-		rc = fg_error_set(err, FG_EIO, "unable to write '%s': %s", tmp, strerror(errno));
-		goto out;
-	}
-	if (rename(tmp, path) < 0)
-		rc = fg_error_set(err, FG_EIO, "unable to install '%s': %s", path,
-				  strerror(errno));
-out:
-	if (fd >= 0)
-		close(fd);
-	if (rc < 0 && tmp)
-		unlink(tmp);
-	free(tmp);
+	else if ((rc = mkdir_parent(path, err)) == 0)
+		rc = fg_file_replace(path, NULL, script.ptr, script.len, 0755, err);
 	fg_buf_release(&script);
 	return rc;
 }

@@ -1,5 +1,6 @@
 #include "postreceive.h"
 #include "buf.h"
+#include "fsutil.h"
 #include "gate.h"
 #include "hook_input.h"
 #include "policy.h"
@@ -253,18 +254,11 @@ out:
 
 static char *default_fleetgate(void)
 {
-	char self[PATH_MAX];
-	ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
-	char *slash;
+	char *dir = fg_self_dir();
+	char *path = dir ? fg_asprintf("%s/fleetgate", dir) : NULL;
 
-	if (n <= 0)
-		return NULL;
-	self[n] = '\0';
-	slash = strrchr(self, '/');
-	if (!slash)
-		return NULL;
-	*slash = '\0';
-	return fg_asprintf("%s/fleetgate", self);
+	free(dir);
+	return path;
 }
 
 /* The grandchild: no terminal, no pipes back to git (else the push would

@@ -1,5 +1,6 @@
 #include "queue.h"
 #include "buf.h"
+#include "fsutil.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -46,19 +47,6 @@ static int io_error(struct fg_error *err, const char *what, const char *path)
 	return fg_error_set(err, FG_EIO, "unable to %s '%s': %s", what, path, strerror(errno));
 }
 
-static int fsync_dir(const char *path, struct fg_error *err)
-{
-	int fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	int rc = 0;
-
-	if (fd < 0)
-		return io_error(err, "open", path);
-	if (fsync(fd) < 0)
-		rc = io_error(err, "sync", path);
-	close(fd);
-	return rc;
-}
-
 static int make_dir(const char *path, struct fg_error *err)
 {
 	if (mkdir(path, 0750) < 0 && errno != EEXIST)
@@ -93,55 +81,18 @@ out:
 	return rc;
 }
 
-/* Writes `data` to path durably: temp file, fsync, rename, fsync dir. */
+/* Job files go through spool/tmp so a crash never leaves a partial job
+ * under jobs/, where a worker would read it. */
 static int write_durably(const char *spool, const char *name, const char *data,
 			 size_t len, struct fg_error *err)
 {
-	char *tmp = fg_asprintf("%s/tmp/%s.%ld", spool, name, (long)getpid());
 	char *dst = fg_asprintf("%s/jobs/%s", spool, name);
-	char *dir = fg_asprintf("%s/jobs", spool);
-	size_t off = 0;
-	ssize_t n;
-	int fd = -1, rc = 0;
+	char *tmp = fg_asprintf("%s/tmp", spool);
+	int rc = dst && tmp ? fg_file_replace(dst, tmp, data, len, 0640, err)
+			    : fg_error_oom(err);
 
-	if (!tmp || !dst || !dir) {
-		rc = fg_error_oom(err);
-		goto out;
-	}
-	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0640);
-	if (fd < 0) {
-		rc = io_error(err, "create", tmp);
-		goto out;
-	}
-	while (off < len) {
-		n = write(fd, data + off, len - off);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0) {
-			rc = io_error(err, "write", tmp);
-			goto out;
-		}
-		off += (size_t)n;
-	}
-	if (fsync(fd) < 0) {
-		rc = io_error(err, "sync", tmp);
-		goto out;
-	}
-	close(fd);
-	fd = -1;
-	if (rename(tmp, dst) < 0) {
-		rc = io_error(err, "rename into", dst);
-		goto out;
-	}
-	rc = fsync_dir(dir, err);
-out:
-	if (fd >= 0)
-		close(fd);
-	if (rc < 0 && tmp)
-		unlink(tmp);
-	free(tmp);
 	free(dst);
-	free(dir);
+	free(tmp);
 	return rc;
 }
 

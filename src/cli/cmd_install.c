@@ -1,6 +1,7 @@
 /* fleetgate install: put the hooks into a bare repository. */
 #include "commands.h"
 #include "buf.h"
+#include "fsutil.h"
 #include "install.h"
 
 #include <getopt.h>
@@ -22,20 +23,15 @@ static const char usage[] =
  * build tree or a relocated install hooks up its own binaries. */
 static char *find_bindir(void)
 {
-	char self[PATH_MAX], probe[PATH_MAX + 32];
-	ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
-	char *slash;
+	char *dir = fg_self_dir();
+	char *probe = dir ? fg_asprintf("%s/fleetgate-pre-receive", dir) : NULL;
 
-	if (n > 0) {
-		self[n] = '\0';
-		slash = strrchr(self, '/');
-		if (slash) {
-			*slash = '\0';
-			snprintf(probe, sizeof(probe), "%s/fleetgate-pre-receive", self);
-			if (access(probe, X_OK) == 0)
-				return fg_strdup(self);
-		}
+	if (probe && access(probe, X_OK) == 0) {
+		free(probe);
+		return dir;
 	}
+	free(probe);
+	free(dir);
 	return fg_strdup(BINDIR);
 }
 

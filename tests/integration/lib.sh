@@ -204,6 +204,10 @@ fg_work() {
 	mkdir -p "$FG_TMP/work"
 	git init -q --object-format="${3:-sha1}" "$fg_w" || fg_bail "git init $fg_w failed"
 	git -C "$fg_w" remote add origin "$2" || fg_bail "git remote add failed"
+	# the gate checks the fleet files of every pushed branch: start from a
+	# valid fleet.yaml, staged so the first fg_commit carries it
+	printf 'version: 1\ndefault_branch: production\n' >"$fg_w/fleet.yaml"
+	git -C "$fg_w" add fleet.yaml || fg_bail "git add fleet.yaml failed"
 	printf '%s\n' "$fg_w"
 }
 

@@ -102,4 +102,18 @@ fg_ref_is "$srv" refs/tags/v1 "$(fg_rev "$w" loose)" "tag peels to the commit"
 fg_push "$w" :refs/tags/v1 :refs/heads/loose
 fg_accepted "unprotected deletions"
 
+# the fleet files are checked too, through trees git exports (libgit2 1.5
+# cannot read SHA-256 objects)
+fg_checkout "$w" develop
+fg_commit "$w" fleet.yaml "version: 1
+default_branch: production
+default_branch: canary" "duplicate key in fleet.yaml"
+before=$(fg_server_ref "$srv" refs/heads/develop)
+fg_push "$w" develop
+fg_rejected "a broken fleet.yaml is rejected in a SHA-256 repository" \
+	refs/heads/develop fleet-invalid
+fg_has "the finding names fleet.yaml, its line and the duplicate key" \
+	"fleet.yaml:3:1: duplicate key 'default_branch'"
+fg_ref_is "$srv" refs/heads/develop "$before" "develop unchanged"
+
 fg_done

@@ -1,0 +1,31 @@
+/*
+ * gitcli.h: running the `git` command line, for what Debian 12's libgit2
+ * 1.5 cannot do (SHA-256 repositories).
+ *
+ * git is run directly from an argument vector, never through a shell, so
+ * no pushed name or content is interpreted by anything but git itself. It
+ * inherits the hook's environment (GIT_DIR and the quarantine's object
+ * directories), plus the extra variables the caller names.
+ *
+ * Ownership rule: all arguments are borrowed; output is appended to the
+ * caller's fg_buf.
+ */
+#ifndef FG_GITCLI_H
+#define FG_GITCLI_H
+
+#include "buf.h"
+#include "error.h"
+
+/* Runs `git [--git-dir GIT_DIR] ARGS...` (args NULL-terminated, at most 12)
+ * with `extra_env` ("NAME=value" strings, NULL-terminated, may be NULL)
+ * added to the environment. Appends stdout to `out` (may be NULL: thrown
+ * away), bounded; *status is git's exit status. Returns 0 when git ran. */
+int fg_git_run(const char *git_dir, const char *const *args,
+	       const char *const *extra_env, struct fg_buf *out, int *status,
+	       struct fg_error *err);
+
+/* Whether the repository declares extensions.objectformat = sha256.
+ * git_dir NULL: $GIT_DIR, else ".". */
+int fg_repo_uses_sha256(const char *git_dir);
+
+#endif

@@ -1,0 +1,104 @@
+#!/bin/sh
+# The command line around the hooks: fleetgate install in each layout and
+# its refusal to overwrite a foreign hook, fleetgate policy check, and the
+# top-level dispatcher's usage and errors.
+. "$FG_SRCDIR/tests/integration/lib.sh"
+
+fg=$FG_BUILDDIR/fleetgate
+run() { # run CMD...: output in $FG_TMP/out, status in $rc
+	$FG_VALGRIND "$@" >"$FG_TMP/out" 2>&1
+	rc=$?
+}
+out_has() { grep -qF -- "$1" "$FG_TMP/out"; }
+expect() { # expect DESC STATUS TEXT
+	if [ "$rc" -eq "$2" ] && out_has "$3"; then
+		fg_pass "$1"
+	else
+		fg_fail "$1" "status $rc (expected $2), output:" "$(cat "$FG_TMP/out")"
+	fi
+}
+
+policy=$FG_TMP/policy.yaml
+fg_policy_default "$policy"
+
+# ---- policy check
+run "$fg" policy check "$policy"
+expect "policy check: the example policy is ok" 0 "ok, 3 protected branches: main canary production"
+printf 'version: 1\nbranches: {}\nbypas: [x]\n' >"$FG_TMP/typo.yaml"
+run "$fg" policy check "$FG_TMP/typo.yaml"
+expect "policy check: an unknown key names file, line and the known keys" 1 \
+	"typo.yaml:3:8: unknown key 'bypas' in the policy; known keys:"
+cp "$policy" "$FG_TMP/open.yaml"
+chmod 666 "$FG_TMP/open.yaml"
+run "$fg" policy check "$FG_TMP/open.yaml"
+expect "policy check: a policy others may write is refused" 1 "writable by group or others"
+run "$fg" policy check "$FG_TMP/none.yaml"
+expect "policy check: a missing policy is named" 1 "none.yaml"
+run "$fg" policy
+expect "policy: usage without arguments" 2 "usage: fleetgate policy check FILE"
+
+# ---- install layouts
+for layout in plain gitea gitlab; do
+	repo=$(fg_bare "$layout")
+	run "$fg" install --repo "$repo" --policy "$policy" --layout "$layout"
+	expect "install --layout $layout succeeds" 0 "hooks installed"
+	case $layout in
+	plain) pre=$repo/hooks/pre-receive post=$repo/hooks/post-receive ;;
+	gitea) pre=$repo/hooks/pre-receive.d/fleetgate post=$repo/hooks/post-receive.d/fleetgate ;;
+	gitlab) pre=$repo/custom_hooks/pre-receive.d/fleetgate
+		post=$repo/custom_hooks/post-receive.d/fleetgate ;;
+	esac
+	if [ -x "$pre" ] && [ -x "$post" ] &&
+		grep -qF "exec '$FG_BUILDDIR/fleetgate-pre-receive' \"\$@\"" "$pre" &&
+		grep -qF "exec '$FG_BUILDDIR/fleetgate-post-receive' \"\$@\"" "$post"; then
+		fg_pass "install --layout $layout: executable hooks exec the build's binaries"
+	else
+		fg_fail "install --layout $layout: hooks" "$(ls -R "$repo" | head -40)"
+	fi
+	if [ "$(git -C "$repo" config fleetgate.policy)" = "$policy" ]; then
+		fg_pass "install --layout $layout records the policy's absolute path"
+	else
+		fg_fail "install --layout $layout records the policy" "$(git -C "$repo" config -l)"
+	fi
+done
+
+repo=$(fg_bare foreign)
+printf '#!/bin/sh\necho mine\n' >"$repo/hooks/pre-receive"
+chmod 755 "$repo/hooks/pre-receive"
+run "$fg" install --repo "$repo" --policy "$policy"
+expect "install refuses to replace a foreign hook and says how" 1 "pass --force to replace it"
+if grep -q "echo mine" "$repo/hooks/pre-receive" && [ ! -e "$repo/hooks/post-receive" ]; then
+	fg_pass "a refused install changes nothing"
+else
+	fg_fail "a refused install changes nothing" "$(ls "$repo/hooks")"
+fi
+run "$fg" install --repo "$repo" --policy "$policy" --force
+expect "install --force replaces it" 0 "hooks installed"
+run "$fg" install --repo "$repo" --policy "$policy"
+expect "reinstalling over our own hooks needs no --force" 0 "hooks installed"
+run "$fg" install --repo "$FG_TMP" --policy "$policy"
+expect "install into something that is not a bare repository" 1 "is not a bare git repository"
+run "$fg" install --repo "$repo" --policy "$policy" --layout svn
+expect "install with an unknown layout" 2 "unknown layout 'svn'"
+run "$fg" install --repo "$repo"
+expect "install without --policy shows the usage" 2 "usage: fleetgate install"
+
+# ---- dispatcher
+run "$fg"
+expect "no command: usage on stderr, status 2" 2 "usage: fleetgate <command>"
+run "$fg" --help
+expect "--help lists the commands" 0 "install"
+run "$fg" --version
+expect "--version" 0 "fleetgate "
+run "$fg" frobnicate
+expect "an unknown command is named" 2 "'frobnicate' is not a command"
+
+# ---- queue on a repository without jobs
+run "$fg" queue --repo "$repo"
+expect "queue on an empty spool says so" 0 "no rollout jobs"
+run "$fg" queue drop 7 --repo "$repo"
+expect "dropping a job that does not exist" 1 "there is no job 7"
+run "$fg" queue frob --repo "$repo"
+expect "queue with an unknown action shows the usage" 2 "usage: fleetgate queue"
+
+fg_done
