@@ -288,15 +288,20 @@ static int apply_aborts(struct run *r)
 
 	if (!r->plan->naborts)
 		return 0;
-	if (!(ids = calloc(r->plan->naborts, sizeof(*ids))))
-		return fg_error_oom(&e), failed(r, &e), -1;
+	if (!(ids = calloc(r->plan->naborts, sizeof(*ids)))) {
+		fg_error_oom(&e);
+		failed(r, &e);
+		return FG_ENOMEM;
+	}
 	for (i = 0; i < r->plan->naborts; i++)
 		ids[i] = r->plan->devices[r->plan->aborts[i]].id;
 	progress(r, "aborting", 0, r->plan->naborts);
 	rc = fg_mender_abort_devices(r->m, ids, r->plan->naborts, &e);
 	free(ids);
-	if (rc < 0)
-		return failed(r, &e), rc;
+	if (rc < 0) {
+		failed(r, &e);
+		return rc;
+	}
 	r->aborted = r->plan->naborts;
 	progress(r, "aborting", r->aborted, r->aborted);
 	return 0;
@@ -429,8 +434,8 @@ static int finish(struct run *r, json_t **report, struct fg_error *err)
 		return fg_error_oom(err);
 	if (r->failed) {
 		*err = r->first;
-		return fg_error_prefix(err, "%zu Mender call(s) failed; the first", r->failed),
-			FG_ENET;
+		fg_error_prefix(err, "%zu Mender call(s) failed; the first", r->failed);
+		return err->code = FG_ENET;
 	}
 	return remember(r, err);
 }

@@ -131,6 +131,13 @@ static json_t *secret_value(struct fg_rollout_desired *d, const char *dir,
 	return v;
 }
 
+static json_t *not_a_value(const char *path, const char *key, struct fg_error *err)
+{
+	fg_error_set(err, FG_EINVALID, "%s: configuration key '%s' is neither a "
+		     "string nor {secret: NAME}; run fleetgate check", path, key);
+	return NULL;
+}
+
 /* A new map of string values from a configuration of strings and secret
  * references. */
 static json_t *resolve(struct fg_rollout_desired *d, const char *dir,
@@ -151,9 +158,7 @@ static json_t *resolve(struct fg_rollout_desired *d, const char *dir,
 		else if (json_is_string(ref) && json_object_size(v) == 1)
 			val = json_incref(secret_value(d, dir, json_string_value(ref), err));
 		else
-			val = NULL, fg_error_set(err, FG_EINVALID, "%s: configuration "
-				"key '%s' is neither a string nor {secret: NAME}; run "
-				"fleetgate check", path, key);
+			val = not_a_value(path, key, err);
 		if (!val || json_object_set_new(out, key, val) < 0) {
 			json_decref(out);
 			return NULL;
