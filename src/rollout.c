@@ -325,15 +325,38 @@ static void apply_deployment(struct run *r, const struct fg_plan_deployment *d)
 	free(id);
 }
 
-static void apply_config(struct run *r, const struct fg_plan_device *dev)
+static int config_done(void *ctx, size_t index, int rc, const struct fg_error *e)
 {
-	struct fg_error e = FG_ERROR_INIT;
+	struct run *r = ctx;
 
-	if (fg_mender_config_put(r->m, dev->id, dev->configuration, &e) < 0 ||
-	    fg_mender_config_deploy(r->m, dev->id, NULL, &e) < 0)
-		failed(r, &e);
+	if (rc < 0)
+		failed(r, e);
 	else
 		r->configured++;
+	progress(r, "configurations", index + 1, r->plan->nconfigs);
+	return 0;
+}
+
+/* PUT then deploy, each a parallel batch over every planned device. */
+static void apply_configs(struct run *r)
+{
+	const struct fg_plan *p = r->plan;
+	const char **ids = calloc(p->nconfigs ? p->nconfigs : 1, sizeof(*ids));
+	json_t **maps = calloc(p->nconfigs ? p->nconfigs : 1, sizeof(*maps));
+	struct fg_error e = FG_ERROR_INIT;
+	size_t i;
+
+	if (!ids || !maps)
+		fg_error_oom(&e);
+	for (i = 0; ids && maps && i < p->nconfigs; i++) {
+		ids[i] = p->devices[p->configs[i]].id;
+		maps[i] = p->devices[p->configs[i]].configuration;
+	}
+	if (e.code || fg_mender_config_apply_many(r->m, ids, maps, p->nconfigs,
+						  config_done, r, &e) < 0)
+		failed(r, &e);
+	free(ids);
+	free(maps);
 }
 
 static void apply(struct run *r)
@@ -347,10 +370,8 @@ static void apply(struct run *r)
 		apply_deployment(r, &p->deployments[i]);
 		progress(r, "deployments", i + 1, p->ndeployments);
 	}
-	for (i = 0; i < p->nconfigs; i++) {
-		apply_config(r, &p->devices[p->configs[i]]);
-		progress(r, "configurations", i + 1, p->nconfigs);
-	}
+	if (p->nconfigs)
+		apply_configs(r);
 }
 
 /* ---- report ---- */
