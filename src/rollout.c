@@ -184,6 +184,7 @@ static int collect_subscribers(struct run *r, struct fg_error *err)
  * passed to the planner holds every fetched device. */
 static int widen_scope(struct run *r, struct fg_error *err)
 {
+	struct fg_rollout_ids changed = r->scope; /* the sorted part */
 	size_t i;
 
 	if (r->full)
@@ -191,7 +192,8 @@ static int widen_scope(struct run *r, struct fg_error *err)
 	for (i = 0; i < r->nin_scope; i++) {
 		const char *id = r->facts.items[r->in_scope[i]].id;
 
-		if (!fg_rollout_ids_has(&r->scope, id) && fg_rollout_ids_add(&r->scope, id) < 0)
+		changed.items = r->scope.items; /* an add may move them */
+		if (!fg_rollout_ids_has(&changed, id) && fg_rollout_ids_add(&r->scope, id) < 0)
 			return fg_error_oom(err);
 	}
 	fg_rollout_ids_sort(&r->scope);
