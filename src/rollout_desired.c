@@ -143,10 +143,15 @@ static json_t *not_a_value(const char *path, const char *key, struct fg_error *e
 static json_t *resolve(struct fg_rollout_desired *d, const char *dir,
 		       const json_t *conf, const char *path, struct fg_error *err)
 {
-	json_t *out = json_object(), *v, *val;
+	json_t *out, *v, *val;
 	const char *key;
 
-	if (!out) {
+	if (!json_is_object(conf)) {
+		fg_error_set(err, FG_EINVALID, "%s: 'configuration' is not a mapping; "
+			     "run fleetgate check", path);
+		return NULL;
+	}
+	if (!(out = json_object())) {
 		fg_error_oom(err);
 		return NULL;
 	}
@@ -212,8 +217,8 @@ static int load_fleet(struct fg_rollout_desired *d, struct fg_source *src,
 	if (rc == 0) {
 		d->os_images = json_incref(json_object_get(doc->root, "os_images"));
 		conf = json_object_get(doc->root, "configuration");
-		d->conf = conf ? resolve(d, secrets_dir, conf, FG_FLEET_FILE, err) :
-			json_object();
+		d->conf = conf && !json_is_null(conf) ?
+			resolve(d, secrets_dir, conf, FG_FLEET_FILE, err) : json_object();
 		if (!d->conf)
 			rc = err && err->code ? err->code : fg_error_oom(err);
 	}
@@ -246,7 +251,8 @@ static int want_fill(struct walk_ctx *w, struct fg_plan_want *want, json_t *root
 	if (strcmp(follows, w->in->branch))
 		return 0; /* its configuration is another branch's business */
 	conf = json_object_get(root, "configuration");
-	if (!json_object_size(conf)) {
+	if (!conf || json_is_null(conf) ||
+	    (json_is_object(conf) && !json_object_size(conf))) {
 		want->configuration = json_incref(w->d->conf);
 		return 0;
 	}

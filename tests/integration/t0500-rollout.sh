@@ -26,7 +26,7 @@ py() { python3 -c "$@"; }
 md_setup
 [ -n "${T0500_KEEP:-}" ] && trap 'cp -r "$MD_TMP" /tmp/t0500-keep; md_cleanup' EXIT
 T=$MD_TMP
-echo "1..47"
+echo "1..48"
 
 SECRET="s3cr3t-$(od -An -N8 -tx1 /dev/urandom | tr -d ' \n')"
 TOKEN="pat-$(od -An -N8 -tx1 /dev/urandom | tr -d ' \n')"
@@ -298,6 +298,17 @@ rm "$T/secrets/RUNNER_ACCESS_TOKEN"
 mv "$T/secrets/real" "$T/secrets/RUNNER_ACCESS_TOKEN"
 
 # --- errors and usage ---------------------------------------------------------
+git -C "$W" checkout -q -b broken
+printf 'configuration:\n  kiosk_enabled: true\n' >"$W/devices/$D3.yaml"
+printf 'subscribed_branch: broken\n' >>"$W/devices/$D3.yaml"
+commit "a boolean value"
+push broken
+git -C "$W" checkout -q production
+fg broken plan --repo "$T/repo.git" broken
+check "a non-string configuration value is exit 2 naming file and key" sh -c \
+	'test "$1" = 2 && grep -q "devices/$2.yaml: configuration key .kiosk_enabled." "$3"' \
+	- "$rc" "$D3" "$out.err"
+
 fg nobranch plan --repo "$T/repo.git" no-such-branch
 check "a missing branch is exit 2 with its name" sh -c 'test "$1" = 2 && grep -q "no branch .no-such-branch." "$2"' - "$rc" "$out.err"
 "$FG" rollout >/dev/null 2>&1
