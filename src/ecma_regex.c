@@ -87,7 +87,7 @@ int fg_ecma_regex_compile(pcre2_code **out, const char *pattern, size_t len,
 			     &errcode, &erroff, NULL);
 	fg_buf_release(&b);
 	if (!code) {
-		if (errcode == PCRE2_ERROR_NOMEMORY)
+		if (errcode == PCRE2_ERROR_NOMEMORY || errcode == PCRE2_ERROR_HEAP_FAILED)
 			return fg_error_oom(err);
 		pcre2_get_error_message(errcode, msg, sizeof(msg));
 		return fg_error_set(err, FG_EINVALID,
@@ -96,8 +96,13 @@ int fg_ecma_regex_compile(pcre2_code **out, const char *pattern, size_t len,
 				    (const char *)msg);
 	}
 	if (!FG_UNDER_VALGRIND()) {
+		/* without JIT the interpreter is slower, never wrong; but a failed
+		 * allocation is reported like any other */
 		rc = pcre2_jit_compile(code, PCRE2_JIT_COMPLETE);
-		(void)rc; /* without JIT the interpreter is slower, never wrong */
+		if (rc == PCRE2_ERROR_NOMEMORY) {
+			pcre2_code_free(code);
+			return fg_error_oom(err);
+		}
 	}
 	*out = code;
 	return 0;
@@ -113,6 +118,8 @@ int fg_ecma_regex_search(const pcre2_code *code, const char *subject,
 		return 1;
 	if (rc == PCRE2_ERROR_NOMATCH)
 		return 0;
+	if (rc == PCRE2_ERROR_NOMEMORY)
+		return FG_ENOMEM;
 	return FG_ELIMIT;
 }
 

@@ -30,7 +30,8 @@ int fg_ecma_regex_compile(pcre2_code **out, const char *pattern, size_t len,
 int fg_ecma_regex_is_valid(const char *pattern, size_t len);
 
 /* Searches (unanchored, like RegExp.prototype.test) `subject`. Returns 1 on
- * a match, 0 on none, or FG_ELIMIT when the match limit was hit. md and mc
+ * a match, 0 on none, FG_ELIMIT when the match limit was hit, or FG_ENOMEM
+ * when PCRE2 could not allocate its backtracking frames. md and mc
  * may be shared across calls by one thread. */
 int fg_ecma_regex_search(const pcre2_code *code, const char *subject,
 			 size_t len, pcre2_match_data *md,

@@ -502,9 +502,10 @@ static int visit(struct checker *c, const char *path, enum fg_entry_kind kind,
 			       "commit the device file itself instead of a link",
 			       "symbolic links are not allowed below devices/");
 	case FG_ENTRY_SUBMODULE:
-		return FINDING(c, path, 0, 0, NULL, "submodule-in-devices",
-			       "remove the submodule; device files live in this repository",
-			       "submodules are not allowed below devices/") < 0 ? -1 : 1;
+		rc = FINDING(c, path, 0, 0, NULL, "submodule-in-devices",
+			     "remove the submodule; device files live in this repository",
+			     "submodules are not allowed below devices/");
+		return rc < 0 ? rc : 1; /* never look inside it */
 	case FG_ENTRY_OTHER:
 		return FINDING(c, path, 0, 0, NULL, "not-a-file",
 			       "only regular files belong below devices/",

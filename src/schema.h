@@ -33,7 +33,8 @@ struct fg_schema;
 
 /* Compiles `root` (an object or a boolean schema). base_uri may be NULL.
  * Returns 0, or FG_EINVALID when the schema itself is malformed (bad regex,
- * wrong keyword type), naming the schema location, or FG_ENOMEM. */
+ * wrong keyword type), naming the schema location ("#/properties/x/pattern"),
+ * FG_ELIMIT when it nests deeper than a fixed limit, or FG_ENOMEM. */
 int fg_schema_new(struct fg_schema **out, json_t *root, const char *base_uri,
 		  struct fg_error *err);
 
@@ -50,7 +51,9 @@ int fg_schema_add_resource(struct fg_schema *schema, json_t *doc,
  * only the verdict is wanted; validation then stops at the first violation.
  * Returns 0 when valid, 1 when invalid, or a negative FG_E* code with err
  * set: FG_ENOTFOUND for an unresolvable $ref (naming the URI), FG_ELIMIT for
- * a $ref loop that never reaches a value, FG_ENOMEM. One fg_schema may be
+ * a $ref loop that never reaches a value or a schema so costly (nested
+ * anyOf/oneOf) that it exceeds a fixed evaluation budget, FG_EINVALID for a
+ * $ref to a malformed schema outside the checked keywords, FG_ENOMEM. One fg_schema may be
  * used by several threads at once. */
 int fg_schema_validate(const struct fg_schema *schema, const json_t *instance,
 		       const struct fg_yaml_doc *doc, struct fg_diags *diags,

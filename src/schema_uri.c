@@ -188,7 +188,7 @@ char *fg_uri_percent_decode(const char *s)
 	return fg_buf_detach(&out);
 }
 
-json_t *fg_json_pointer_get(json_t *root, const char *pointer)
+json_t *fg_json_pointer_get(json_t *root, const char *pointer, int *oom)
 {
 	json_t *node = root;
 	const char *p = pointer;
@@ -214,6 +214,7 @@ json_t *fg_json_pointer_get(json_t *root, const char *pointer)
 			}
 		}
 		if (seg.failed) {
+			*oom = 1;
 			node = NULL;
 			break;
 		}

@@ -14,8 +14,9 @@
 char *fg_uri_resolve(const char *base, const char *ref);
 
 /* Walks JSON pointer `pointer` (already percent-decoded, "" is the root)
- * from `root`; returns a borrowed reference or NULL. */
-json_t *fg_json_pointer_get(json_t *root, const char *pointer);
+ * from `root`; returns a borrowed reference or NULL, and sets *oom to 1
+ * when NULL means an allocation failed rather than "no such value". */
+json_t *fg_json_pointer_get(json_t *root, const char *pointer, int *oom);
 
 /* Percent-decodes `s`; returns new memory or NULL. Invalid escapes are kept
  * as they are. */

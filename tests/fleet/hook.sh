@@ -67,6 +67,40 @@ else
 fi
 git reset -q --hard HEAD~1
 
+# every case of the bad-fleet corpus, plus a symlink and a 50 MB file, is
+# refused on develop with its message (and the hook survives each one)
+good=$(git rev-parse HEAD)
+cases=$(cd "$FG_SRCDIR/tests/data/fleet-bad" && ls) 
+for c in $cases symlink big; do
+	git reset -q --hard "$good"
+	case $c in
+	symlink)
+		ln -s ../fleet.yaml devices/0a1b2c3d-0000-4000-8000-0000000000aa.yaml
+		want="devices/0a1b2c3d-0000-4000-8000-0000000000aa.yaml: symbolic links are not allowed below devices/" ;;
+	big)
+		{ echo "name: big"; head -c 52428800 /dev/zero | tr '\0' '#'; } > devices/$D.yaml
+		want="devices/$D.yaml: file is larger than the limit and was not read" ;;
+	*)
+		src=$FG_SRCDIR/tests/data/fleet-bad/$c
+		if [ -f "$src/remove" ]; then
+			while read -r f; do rm -rf "./$f"; done < "$src/remove"
+		fi
+		(cd "$src" && find . -type f ! -name expect ! -name remove) | while read -r f; do
+			mkdir -p "$(dirname "$f")" && cp "$src/$f" "$f"
+		done
+		want=$(head -n 1 "$src/expect") ;;
+	esac
+	git add -A && git commit -qm "bad: $c"
+	if ! git push origin HEAD:develop > "$tmp/push.out" 2>&1 &&
+	   grep -q "fleetgate: rejected refs/heads/develop [0-9a-f]\{7\}: fleet-invalid: " "$tmp/push.out" &&
+	   grep -qF "remote:   $want" "$tmp/push.out"; then
+		ok "hook rejects $c cleanly"
+	else
+		nok "hook rejects $c cleanly (want: $want)"
+	fi
+done
+git reset -q --hard "$good"
+
 # a valid change flows develop -> main -> canary -> production
 printf 'name: kiosk-campus\nsubscribed_branch: canary\nconfiguration:\n  kiosk_enabled: "false"\n' > devices/$D.yaml
 git commit -qam "kiosk off"

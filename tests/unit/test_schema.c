@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "buf.h"
 #include "diag.h"
 #include "error.h"
 #include "schema.h"
@@ -360,6 +361,31 @@ static void test_ref_into_unchecked_places(void **state)
 	fg_schema_free(notschema);
 }
 
+static void test_exponential_schema_is_bounded(void **state)
+{
+	struct fg_buf b = FG_BUF_INIT;
+	struct fg_schema *s;
+	struct fg_diags d = FG_DIAGS_INIT;
+	struct fg_error err = FG_ERROR_INIT;
+	json_t *inst = json_integer(1);
+	int i;
+
+	/* l<n> is anyOf [l<n-1>, l<n-1>] and l0 is false: a small schema
+	 * that costs 2^40 evaluations */
+	fg_buf_puts(&b, "{\"$ref\": \"#/definitions/l40\", \"definitions\": {\"l0\": false");
+	for (i = 1; i <= 40; i++)
+		fg_buf_printf(&b, ", \"l%d\": {\"anyOf\": [{\"$ref\": \"#/definitions/l%d\"}, "
+			      "{\"$ref\": \"#/definitions/l%d\"}]}", i, i - 1, i - 1);
+	fg_buf_puts(&b, "}}");
+	s = compile(fg_buf_cstr(&b));
+	assert_int_equal(fg_schema_validate(s, inst, NULL, &d, &err), FG_ELIMIT);
+	assert_non_null(strstr(err.message, "schema evaluations"));
+	json_decref(inst);
+	fg_diags_release(&d);
+	fg_buf_release(&b);
+	fg_schema_free(s);
+}
+
 static void test_ecma_regex_dialect(void **state)
 {
 	struct fg_schema *digit = compile("{\"pattern\": \"^\\\\d+$\"}");
@@ -494,6 +520,7 @@ int main(void)
 		cmocka_unit_test(test_ecma_regex_dialect),
 		cmocka_unit_test(test_catastrophic_pattern_is_bounded),
 		cmocka_unit_test(test_ref_into_unchecked_places),
+		cmocka_unit_test(test_exponential_schema_is_bounded),
 		cmocka_unit_test(test_length_counts_code_points),
 		cmocka_unit_test(test_formats),
 		cmocka_unit_test(test_uri_resolution),
