@@ -11,7 +11,9 @@
 # (no remembered commit: a full reconciliation, one deviceconfig GET per
 # subscriber); "plan" and "rollout" then measure a commit that changes only
 # os_images, the case the issue's goal is about (< 400 requests, < 128 MB at
-# 100,000 devices). The reference playbook needs 2 to 6 requests per device.
+# 100,000 devices); "rerun" repeats it while those deployments are pending
+# (idempotence: it reads their device lists and schedules nothing).
+# The reference playbook needs 2 to 6 requests per device.
 # Needs GNU time (/usr/bin/time, Debian package `time`). Not part of make check.
 set -eu
 src=$(cd "$(dirname "$0")/.." && pwd)
@@ -84,6 +86,7 @@ for n in $sizes; do
 	fleet 2025-11-20-0900-gitops-raspberrypi4 2025-11-20-0900-gitops-pi3
 	measure plan "$n" plan
 	measure rollout "$n" rollout
+	measure rerun "$n" rollout
 	# stop this double before the next size (pid is the last one started)
 	kill "$md_double_pid" 2>/dev/null
 	wait "$md_double_pid" 2>/dev/null || :

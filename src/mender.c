@@ -1219,6 +1219,134 @@ int fg_mender_config_put(struct fg_mender *m, const char *device_id,
 	return rc;
 }
 
+/* --- configuration put + deploy for many devices --- */
+
+struct apply_ctx {
+	const size_t *map;     /* batch index -> device index */
+	int *rc;                /* per device */
+	struct fg_error **errs; /* per device, only for failures */
+};
+
+static int apply_done(void *ctx, size_t index, int rc,
+		      struct fg_http_response *resp, const struct fg_error *err,
+		      struct fg_error *batch_err)
+{
+	struct apply_ctx *a = ctx;
+	size_t i = a->map ? a->map[index] : index;
+
+	if (rc < 0) {
+		a->rc[i] = rc;
+		if (!a->errs[i] && !(a->errs[i] = malloc(sizeof(*err))))
+			return fg_error_oom(batch_err);
+		*a->errs[i] = *err;
+	}
+	return 0;
+}
+
+static void wipe_bodies(struct fg_http_request *reqs, size_t n)
+{
+	size_t i;
+
+	for (i = 0; reqs && i < n; i++)
+		if (reqs[i].body) {
+			explicit_bzero((char *)reqs[i].body, reqs[i].body_len);
+			free((char *)reqs[i].body);
+			reqs[i].body = NULL;
+		}
+}
+
+static int put_requests(const char *const *ids, json_t *const *configs, size_t n,
+			struct fg_http_request **out, struct fg_error *err)
+{
+	struct fg_http_request *reqs;
+	size_t i;
+	int rc;
+
+	for (i = 0; i < n; i++)
+		if ((rc = check_config(configs[i], "device configuration", err)) < 0)
+			return rc;
+	if ((rc = device_requests("PUT", P_CONFIG, "", NULL, ids, n, &reqs, err)) < 0) {
+		requests_free(reqs, n);
+		return rc;
+	}
+	for (i = 0; i < n; i++) {
+		char *body = json_dumps(configs[i], JSON_COMPACT);
+
+		if (!body) {
+			wipe_bodies(reqs, n);
+			requests_free(reqs, n);
+			return fg_error_oom(err);
+		}
+		reqs[i].body = body;
+		reqs[i].body_len = strlen(body);
+	}
+	*out = reqs;
+	return 0;
+}
+
+static int put_all(struct fg_mender *m, const char *const *ids,
+		   json_t *const *configs, size_t n, struct apply_ctx *a,
+		   struct fg_error *err)
+{
+	struct fg_http_request *reqs = NULL;
+	int rc = put_requests(ids, configs, n, &reqs, err);
+
+	if (rc == 0)
+		rc = fg_http_batch(m->http, reqs, n, apply_done, a, err);
+	wipe_bodies(reqs, n);
+	requests_free(reqs, n);
+	return rc;
+}
+
+static int deploy_all(struct fg_mender *m, const char *const *ids, size_t n,
+		      struct apply_ctx *a, struct fg_error *err)
+{
+	const char **ok = calloc(n ? n : 1, sizeof(*ok));
+	size_t *map = calloc(n ? n : 1, sizeof(*map)), k = 0, i;
+	struct apply_ctx d = { map, a->rc, a->errs };
+	int rc;
+
+	if (!ok || !map)
+		rc = fg_error_oom(err);
+	else {
+		for (i = 0; i < n; i++)
+			if (a->rc[i] == 0) {
+				map[k] = i;
+				ok[k++] = ids[i];
+			}
+		rc = device_batch(m, "POST", P_CONFIG, "/deploy", "{}", ok, k,
+				  apply_done, &d, err);
+	}
+	free(ok);
+	free(map);
+	return rc;
+}
+
+int fg_mender_config_apply_many(struct fg_mender *m,
+				const char *const *device_ids,
+				json_t *const *configs, size_t n,
+				fg_mender_device_fn fn, void *ctx,
+				struct fg_error *err)
+{
+	struct apply_ctx a = { NULL, calloc(n ? n : 1, sizeof(int)),
+			       calloc(n ? n : 1, sizeof(struct fg_error *)) };
+	size_t i;
+	int rc;
+
+	if (!a.rc || !a.errs)
+		rc = fg_error_oom(err);
+	else if ((rc = put_all(m, device_ids, configs, n, &a, err)) == 0)
+		rc = deploy_all(m, device_ids, n, &a, err);
+	for (i = 0; rc == 0 && i < n; i++)
+		if ((rc = fn(ctx, i, a.rc[i], a.errs[i])) < 0)
+			fg_error_set(err, rc, "stopped at device '%s'", device_ids[i]);
+	for (i = 0; a.errs && i < n; i++)
+		free(a.errs[i]);
+	free(a.rc);
+	free(a.errs);
+	return rc;
+}
+
 int fg_mender_parse_config_deploy(const char *body, size_t len, char **out,
 				  struct fg_error *err)
 {

@@ -243,6 +243,23 @@ int fg_mender_config_put(struct fg_mender *m, const char *device_id,
 int fg_mender_config_deploy(struct fg_mender *m, const char *device_id,
 			    char **deployment_id, struct fg_error *err);
 
+/* Called once per device by fg_mender_config_apply_many with that device's
+ * result (rc 0, or the first failure of its PUT or deploy, err naming the
+ * call). A negative return stops the batch and is returned by it. */
+typedef int (*fg_mender_device_fn)(void *ctx, size_t index, int rc,
+				   const struct fg_error *err);
+
+/* For every i: PUT configs[i] (BORROWED; objects of strings) as device
+ * device_ids[i]'s configured map, then deploy it; the PUTs run as one
+ * parallel batch, then the deploys of the devices whose PUT succeeded as
+ * another. Bodies hold secrets and are wiped. FG_EINVALID for a bad id or
+ * map (before any call), FG_ENOMEM, or fn's negative value. */
+int fg_mender_config_apply_many(struct fg_mender *m,
+				const char *const *device_ids,
+				json_t *const *configs, size_t n,
+				fg_mender_device_fn fn, void *ctx,
+				struct fg_error *err);
+
 /* The deployment_id of a NewConfigurationDeploymentResponse, or NULL. */
 int fg_mender_parse_config_deploy(const char *body, size_t len, char **out,
 				  struct fg_error *err);

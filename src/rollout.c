@@ -184,6 +184,7 @@ static int collect_subscribers(struct run *r, struct fg_error *err)
  * passed to the planner holds every fetched device. */
 static int widen_scope(struct run *r, struct fg_error *err)
 {
+	struct fg_rollout_ids changed = r->scope; /* the sorted part */
 	size_t i;
 
 	if (r->full)
@@ -191,7 +192,8 @@ static int widen_scope(struct run *r, struct fg_error *err)
 	for (i = 0; i < r->nin_scope; i++) {
 		const char *id = r->facts.items[r->in_scope[i]].id;
 
-		if (!fg_rollout_ids_has(&r->scope, id) && fg_rollout_ids_add(&r->scope, id) < 0)
+		changed.items = r->scope.items; /* an add may move them */
+		if (!fg_rollout_ids_has(&changed, id) && fg_rollout_ids_add(&r->scope, id) < 0)
 			return fg_error_oom(err);
 	}
 	fg_rollout_ids_sort(&r->scope);
@@ -288,15 +290,20 @@ static int apply_aborts(struct run *r)
 
 	if (!r->plan->naborts)
 		return 0;
-	if (!(ids = calloc(r->plan->naborts, sizeof(*ids))))
-		return fg_error_oom(&e), failed(r, &e), -1;
+	if (!(ids = calloc(r->plan->naborts, sizeof(*ids)))) {
+		fg_error_oom(&e);
+		failed(r, &e);
+		return FG_ENOMEM;
+	}
 	for (i = 0; i < r->plan->naborts; i++)
 		ids[i] = r->plan->devices[r->plan->aborts[i]].id;
 	progress(r, "aborting", 0, r->plan->naborts);
 	rc = fg_mender_abort_devices(r->m, ids, r->plan->naborts, &e);
 	free(ids);
-	if (rc < 0)
-		return failed(r, &e), rc;
+	if (rc < 0) {
+		failed(r, &e);
+		return rc;
+	}
 	r->aborted = r->plan->naborts;
 	progress(r, "aborting", r->aborted, r->aborted);
 	return 0;
@@ -320,15 +327,38 @@ static void apply_deployment(struct run *r, const struct fg_plan_deployment *d)
 	free(id);
 }
 
-static void apply_config(struct run *r, const struct fg_plan_device *dev)
+static int config_done(void *ctx, size_t index, int rc, const struct fg_error *e)
 {
-	struct fg_error e = FG_ERROR_INIT;
+	struct run *r = ctx;
 
-	if (fg_mender_config_put(r->m, dev->id, dev->configuration, &e) < 0 ||
-	    fg_mender_config_deploy(r->m, dev->id, NULL, &e) < 0)
-		failed(r, &e);
+	if (rc < 0)
+		failed(r, e);
 	else
 		r->configured++;
+	progress(r, "configurations", index + 1, r->plan->nconfigs);
+	return 0;
+}
+
+/* PUT then deploy, each a parallel batch over every planned device. */
+static void apply_configs(struct run *r)
+{
+	const struct fg_plan *p = r->plan;
+	const char **ids = calloc(p->nconfigs ? p->nconfigs : 1, sizeof(*ids));
+	json_t **maps = calloc(p->nconfigs ? p->nconfigs : 1, sizeof(*maps));
+	struct fg_error e = FG_ERROR_INIT;
+	size_t i;
+
+	if (!ids || !maps)
+		fg_error_oom(&e);
+	for (i = 0; ids && maps && i < p->nconfigs; i++) {
+		ids[i] = p->devices[p->configs[i]].id;
+		maps[i] = p->devices[p->configs[i]].configuration;
+	}
+	if (e.code || fg_mender_config_apply_many(r->m, ids, maps, p->nconfigs,
+						  config_done, r, &e) < 0)
+		failed(r, &e);
+	free(ids);
+	free(maps);
 }
 
 static void apply(struct run *r)
@@ -342,10 +372,8 @@ static void apply(struct run *r)
 		apply_deployment(r, &p->deployments[i]);
 		progress(r, "deployments", i + 1, p->ndeployments);
 	}
-	for (i = 0; i < p->nconfigs; i++) {
-		apply_config(r, &p->devices[p->configs[i]]);
-		progress(r, "configurations", i + 1, p->nconfigs);
-	}
+	if (p->nconfigs)
+		apply_configs(r);
 }
 
 /* ---- report ---- */
@@ -429,8 +457,8 @@ static int finish(struct run *r, json_t **report, struct fg_error *err)
 		return fg_error_oom(err);
 	if (r->failed) {
 		*err = r->first;
-		return fg_error_prefix(err, "%zu Mender call(s) failed; the first", r->failed),
-			FG_ENET;
+		fg_error_prefix(err, "%zu Mender call(s) failed; the first", r->failed);
+		return err->code = FG_ENET;
 	}
 	return remember(r, err);
 }

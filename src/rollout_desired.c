@@ -131,15 +131,27 @@ static json_t *secret_value(struct fg_rollout_desired *d, const char *dir,
 	return v;
 }
 
+static json_t *not_a_value(const char *path, const char *key, struct fg_error *err)
+{
+	fg_error_set(err, FG_EINVALID, "%s: configuration key '%s' is neither a "
+		     "string nor {secret: NAME}; run fleetgate check", path, key);
+	return NULL;
+}
+
 /* A new map of string values from a configuration of strings and secret
  * references. */
 static json_t *resolve(struct fg_rollout_desired *d, const char *dir,
 		       const json_t *conf, const char *path, struct fg_error *err)
 {
-	json_t *out = json_object(), *v, *val;
+	json_t *out, *v, *val;
 	const char *key;
 
-	if (!out) {
+	if (!json_is_object(conf)) {
+		fg_error_set(err, FG_EINVALID, "%s: 'configuration' is not a mapping; "
+			     "run fleetgate check", path);
+		return NULL;
+	}
+	if (!(out = json_object())) {
 		fg_error_oom(err);
 		return NULL;
 	}
@@ -151,9 +163,7 @@ static json_t *resolve(struct fg_rollout_desired *d, const char *dir,
 		else if (json_is_string(ref) && json_object_size(v) == 1)
 			val = json_incref(secret_value(d, dir, json_string_value(ref), err));
 		else
-			val = NULL, fg_error_set(err, FG_EINVALID, "%s: configuration "
-				"key '%s' is neither a string nor {secret: NAME}; run "
-				"fleetgate check", path, key);
+			val = not_a_value(path, key, err);
 		if (!val || json_object_set_new(out, key, val) < 0) {
 			json_decref(out);
 			return NULL;
@@ -207,8 +217,8 @@ static int load_fleet(struct fg_rollout_desired *d, struct fg_source *src,
 	if (rc == 0) {
 		d->os_images = json_incref(json_object_get(doc->root, "os_images"));
 		conf = json_object_get(doc->root, "configuration");
-		d->conf = conf ? resolve(d, secrets_dir, conf, FG_FLEET_FILE, err) :
-			json_object();
+		d->conf = conf && !json_is_null(conf) ?
+			resolve(d, secrets_dir, conf, FG_FLEET_FILE, err) : json_object();
 		if (!d->conf)
 			rc = err && err->code ? err->code : fg_error_oom(err);
 	}
@@ -241,7 +251,8 @@ static int want_fill(struct walk_ctx *w, struct fg_plan_want *want, json_t *root
 	if (strcmp(follows, w->in->branch))
 		return 0; /* its configuration is another branch's business */
 	conf = json_object_get(root, "configuration");
-	if (!json_object_size(conf)) {
+	if (!conf || json_is_null(conf) ||
+	    (json_is_object(conf) && !json_object_size(conf))) {
 		want->configuration = json_incref(w->d->conf);
 		return 0;
 	}

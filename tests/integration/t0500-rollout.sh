@@ -26,7 +26,7 @@ py() { python3 -c "$@"; }
 md_setup
 [ -n "${T0500_KEEP:-}" ] && trap 'cp -r "$MD_TMP" /tmp/t0500-keep; md_cleanup' EXIT
 T=$MD_TMP
-echo "1..44"
+echo "1..48"
 
 SECRET="s3cr3t-$(od -An -N8 -tx1 /dev/urandom | tr -d ' \n')"
 TOKEN="pat-$(od -An -N8 -tx1 /dev/urandom | tr -d ' \n')"
@@ -219,6 +219,27 @@ fault_case "malformed search" '{"match": "POST .*/filters/search", "count": 1, "
 fault_case "500 that persists" '{"match": "POST .*/deployments/deployments$", "count": 10, "status": 500}' error \
 	'POST /api/management/v1/deployments/deployments.*500'
 
+# a configuration change whose PUT keeps failing for one device
+fleet_yaml img-rpi-16 1.7.0
+commit "playbook 1.7.0"
+push production
+fault '{"match": "PUT .*/deviceconfig/configurations/device/'"$D1"'$", "count": 10, "status": 500}'
+fg "fault-put" rollout --repo "$T/repo.git" production
+md_ctl POST /_double/faults/clear >/dev/null
+check "failing configuration PUT: exit 1 naming the call" sh -c \
+	'test "$1" = 1 && grep -q "PUT /api/management/v1/deviceconfig/configurations/device/$2: HTTP 500" "$3"' \
+	- "$rc" "$D1" "$out.err"
+state
+check "failing configuration PUT: the other devices got theirs" py 'import json,sys
+c=json.load(open(sys.argv[1]))["configurations"]
+sys.exit(c[sys.argv[2]]["configured"]["playbook_version"] != "1.7.0" or c[sys.argv[3]]["configured"]["playbook_version"] == "1.7.0")' \
+	"$T/state.json" "$D5" "$D1"
+fg "rerun-put" rollout --repo "$T/repo.git" production
+state
+check "failing configuration PUT: a rerun completes it" py 'import json,sys
+c=json.load(open(sys.argv[1]))["configurations"]
+sys.exit(c[sys.argv[2]]["configured"]["playbook_version"] != "1.7.0")' "$T/state.json" "$D1"
+
 # --- the queue worker runs a job through the engine --------------------------
 cat >"$T/policy.yaml" <<EOF
 version: 1
@@ -277,6 +298,17 @@ rm "$T/secrets/RUNNER_ACCESS_TOKEN"
 mv "$T/secrets/real" "$T/secrets/RUNNER_ACCESS_TOKEN"
 
 # --- errors and usage ---------------------------------------------------------
+git -C "$W" checkout -q -b broken
+printf 'configuration:\n  kiosk_enabled: true\n' >"$W/devices/$D3.yaml"
+printf 'subscribed_branch: broken\n' >>"$W/devices/$D3.yaml"
+commit "a boolean value"
+push broken
+git -C "$W" checkout -q production
+fg broken plan --repo "$T/repo.git" broken
+check "a non-string configuration value is exit 2 naming file and key" sh -c \
+	'test "$1" = 2 && grep -q "devices/$2.yaml: configuration key .kiosk_enabled." "$3"' \
+	- "$rc" "$D3" "$out.err"
+
 fg nobranch plan --repo "$T/repo.git" no-such-branch
 check "a missing branch is exit 2 with its name" sh -c 'test "$1" = 2 && grep -q "no branch .no-such-branch." "$2"' - "$rc" "$out.err"
 "$FG" rollout >/dev/null 2>&1
