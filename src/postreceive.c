@@ -199,6 +199,13 @@ int fg_post_receive_run(const struct fg_post_receive_input *in)
 		goto out;
 	}
 	policy = load_policy(in, git_dir);
+	if (policy && !policy->mender.url) {
+		/* a server that uses fleetgate only as a promotion gate: there is
+		 * nowhere to roll out to, so a job could only fail, forever */
+		fg_serverlog(policy, "post-receive", "verdict", "no-rollout",
+			     "reason", "no mender.url in the policy", NULL);
+		goto out;
+	}
 	/* The refs have moved whatever the options say: options we cannot
 	 * read (too many, too long) must not cost the devices their rollout. */
 	if (fg_hook_parse_push_options(&opts, in->lookup, &err) < 0) {

@@ -6,7 +6,10 @@
  * fleet's default_branch), honours the push options fleetgate.skip-rollout
  * (only for pushers the policy allows) and fleetgate.dry-run, writes the
  * jobs durably and starts a detached worker. It prints one line per branch
- * for the pusher and logs every decision.
+ * for the pusher and logs every decision. A policy without mender.url
+ * means the server uses fleetgate as a promotion gate only: nothing is
+ * queued then. A policy that cannot be read does not stop the queueing
+ * (the job waits until the policy is fixed).
  *
  * It never fails the push (git ignores post-receive's status for that), but
  * it never swallows a failure either: a job that cannot be written is
