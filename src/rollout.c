@@ -413,14 +413,25 @@ static json_t *outcome(struct run *r)
 		"warnings", (json_int_t)r->plan->warnings.count, "errors", r->errors);
 }
 
-/* After a complete rollout only: a partial one is redone in full next time. */
-static int remember(struct run *r, struct fg_error *err)
+/* After a complete rollout only: a partial one is redone in full next time.
+ * The state only saves work, so failing to write it fails nothing: the
+ * outcome and the text report say so, and the next run is a full one. */
+static int remember(struct run *r, json_t *report)
 {
+	struct fg_error e = FG_ERROR_INIT;
+
 	if (r->o->dry_run || r->failed || r->config_unfetched)
 		return 0;
 	fg_rollout_ids_sort(&r->subs);
-	return fg_rollout_state_set(r->state_dir, r->git_dir, r->o->branch,
-				    &r->commit, &r->subs, err);
+	if (fg_rollout_state_set(r->state_dir, r->git_dir, r->o->branch, &r->commit,
+				 &r->subs, &e) == 0)
+		return 0;
+	json_object_set_new(report, "state_error", json_string(e.message));
+	if (r->o->text_report)
+		fprintf(r->o->text_report, "warning: the rolled-out commit was not "
+			"remembered (%s); the next rollout compares every device\n",
+			e.message);
+	return 0;
 }
 
 static void run_release(struct run *r)
@@ -460,7 +471,7 @@ static int finish(struct run *r, json_t **report, struct fg_error *err)
 		fg_error_prefix(err, "%zu Mender call(s) failed; the first", r->failed);
 		return err->code = FG_ENET;
 	}
-	return remember(r, err);
+	return remember(r, *report);
 }
 
 int fg_rollout_run(const struct fg_rollout_options *opts, json_t **report,

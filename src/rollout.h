@@ -53,7 +53,9 @@ struct fg_rollout_options {
  * "totals": {...}, "deployments": [{"id", "name", "artifact", "devices"
  * (count), "result": created|exists|failed}...], "aborted",
  * "configurations": {"deployed", "planned"}, "warnings" (count), "errors":
- * [messages]}; when the return is FG_ENET after applying, *report is set too.
+ * [messages], "state_error" (only when the state could not be written; the
+ * next run is then a full one)}; when the return is FG_ENET after applying,
+ * *report is set too.
  * Returns 0 when everything planned was applied (or nothing was needed),
  * FG_ENET when Mender could not be reached or a call kept failing (the
  * caller retries later; what was done is idempotent; err names the call,

@@ -26,7 +26,7 @@ py() { python3 -c "$@"; }
 md_setup
 [ -n "${T0500_KEEP:-}" ] && trap 'cp -r "$MD_TMP" /tmp/t0500-keep; md_cleanup' EXIT
 T=$MD_TMP
-echo "1..48"
+echo "1..49"
 
 SECRET="s3cr3t-$(od -An -N8 -tx1 /dev/urandom | tr -d ' \n')"
 TOKEN="pat-$(od -An -N8 -tx1 /dev/urandom | tr -d ' \n')"
@@ -296,6 +296,15 @@ fg symlink plan --repo "$T/repo.git" production --full
 check "a symlinked secret is refused" sh -c 'test "$1" = 2 && grep -q "symbolic link" "$2"' - "$rc" "$out.err"
 rm "$T/secrets/RUNNER_ACCESS_TOKEN"
 mv "$T/secrets/real" "$T/secrets/RUNNER_ACCESS_TOKEN"
+
+# --- an unwritable state fails nothing -------------------------------------------
+: >"$T/not-a-dir"
+$VG "$FG" rollout --repo "$T/repo.git" production --mender-url "$MD_URL" \
+	--token-file "$T/token" --secrets-dir "$T/secrets" --state-dir "$T/not-a-dir" \
+	>"$T/run-nostate.out" 2>"$T/run-nostate.err"
+check "an unwritable state directory is a warning, exit 0" sh -c \
+	'test "$1" = 0 && grep -q "warning: the rolled-out commit was not remembered" "$2"' \
+	- "$?" "$T/run-nostate.out"
 
 # --- errors and usage ---------------------------------------------------------
 git -C "$W" checkout -q -b broken
