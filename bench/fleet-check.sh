@@ -386,7 +386,7 @@ echo "  fleetgate check does more than that schema: file names, unique ids, secr
 echo "  branches, fleet.yaml, and the fleet's configuration schema on every merged"
 echo "  configuration."
 echo "  fleetgate validate gets the files through xargs -s $argmax, in batches (one"
-echo "  process per batch, the schema compiled in each): $(awk '{ printf "%s%s devices: %s batches", (NR > 1 ? ", " : ""), $1, $2 }' "$tmp/batches")."
+echo "  process per batch, the schema compiled in each): $(awk '{ printf "%s%s devices: %s batch%s", (NR > 1 ? ", " : ""), $1, $2, ($2 == 1 ? "" : "es") }' "$tmp/batches")."
 echo "  ajv-cli gets one quoted glob (dir/*.json) that it expands itself: one process,"
 echo "  no batches. python jsonschema: one process reading the same file list."
 echo "  pushes go to develop (policy validate: all), hook run as git runs it:"
