@@ -79,7 +79,8 @@ static int check_keys(struct parser *p, const json_t *obj, const char *pointer,
 
 			for (i = 0; allowed[i]; i++)
 				fg_buf_printf(&names, "%s%s", i ? ", " : "", allowed[i]);
-			rc = at ? bad(p, at, "unknown key '%s' in %s; known keys: %s",
+			rc = at && !names.failed
+				? bad(p, at, "unknown key '%s' in %s; known keys: %s",
 				      key, what, fg_buf_cstr(&names))
 				: fg_error_oom(p->err);
 			free(at);

@@ -21,6 +21,7 @@
 #include <unistd.h>
 
 #include "error.h"
+#include "policy.h"
 #include "torture.h"
 #include "yaml_load.h"
 
@@ -145,12 +146,50 @@ static void test_yaml_load_file(void **state)
 	unlink(path);
 }
 
+static const char policy_text[] =
+	"version: 1\n"
+	"branches:\n"
+	"  main:       { promote_from: [develop, \"feature/*\"] }\n"
+	"  canary:     { promote_from: [main] }\n"
+	"  production: { promote_from: [canary], pushers: [\"@sre\", release-bot] }\n"
+	"groups:\n"
+	"  sre: [alice, bob]\n"
+	"bypass: [fleet-admin]\n"
+	"mender: { url: \"https://mender.example.com\", token_file: /etc/t }\n"
+	"log: { file: /var/log/fleetgate.log }\n"
+	"rollout: { skip_allowed: [\"@sre\"] }\n";
+
+static int policy_fn(void *ctx)
+{
+	const struct yaml_ctx *c = ctx;
+	struct fg_error err = FG_ERROR_INIT;
+	struct fg_policy *policy = NULL;
+	int rc = fg_policy_parse(&policy, "policy.yaml", c->data, c->len, &err);
+
+	fg_policy_free(policy);
+	return rc;
+}
+
+/* The policy loader fails closed: out of memory is an error, never a
+ * half-read policy. */
+static void test_policy_parse(void **state)
+{
+	struct yaml_ctx ctx = { policy_text, sizeof(policy_text) - 1, NULL };
+	static const char unknown_key[] = "version: 1\nbranches: {}\nbypas: [x]\n";
+
+	check_torture("fg_policy_parse", policy_fn, &ctx, 0, 50);
+	ctx.data = unknown_key;
+	ctx.len = sizeof(unknown_key) - 1;
+	check_torture("fg_policy_parse (refusal)", policy_fn, &ctx, FG_EINVALID, 3);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_yaml_load_buffer),
 		cmocka_unit_test(test_yaml_load_buffer_refusals),
 		cmocka_unit_test(test_yaml_load_file),
+		cmocka_unit_test(test_policy_parse),
 	};
 	const char *why;
 
