@@ -707,19 +707,7 @@ static int entry_cmp(const git_tree_entry *a, const git_tree_entry *b)
 
 static enum fg_entry_kind entry_kind(const git_tree_entry *e)
 {
-	switch (git_tree_entry_filemode(e)) {
-	case GIT_FILEMODE_BLOB:
-	case GIT_FILEMODE_BLOB_EXECUTABLE:
-		return FG_ENTRY_FILE;
-	case GIT_FILEMODE_TREE:
-		return FG_ENTRY_DIR;
-	case GIT_FILEMODE_LINK:
-		return FG_ENTRY_SYMLINK;
-	case GIT_FILEMODE_COMMIT:
-		return FG_ENTRY_SUBMODULE;
-	default:
-		return FG_ENTRY_OTHER;
-	}
+	return fg_source_kind_of_mode(git_tree_entry_filemode(e));
 }
 
 static int diff_trees(struct change_scan *s, const git_tree *old, const git_tree *new);

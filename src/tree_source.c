@@ -314,7 +314,7 @@ static int dir_walk(struct fg_source *src, struct fg_buf *path,
 
 /* ---- git sources ---- */
 
-static enum fg_entry_kind kind_of_mode(git_filemode_t mode)
+enum fg_entry_kind fg_source_kind_of_mode(git_filemode_t mode)
 {
 	switch (mode) {
 	case GIT_FILEMODE_BLOB:
@@ -356,7 +356,7 @@ static int git_kind(struct fg_source *src, const char *path,
 	rc = git_entry(src, path, &entry, err);
 	if (rc < 0)
 		return rc;
-	*kind = kind_of_mode(git_tree_entry_filemode(entry));
+	*kind = fg_source_kind_of_mode(git_tree_entry_filemode(entry));
 	git_tree_entry_free(entry);
 	return 0;
 }
@@ -428,7 +428,7 @@ static int git_read(struct fg_source *src, const char *path, size_t max_bytes,
 
 	if (rc < 0)
 		return rc;
-	if (kind_of_mode(git_tree_entry_filemode(entry)) != FG_ENTRY_FILE)
+	if (fg_source_kind_of_mode(git_tree_entry_filemode(entry)) != FG_ENTRY_FILE)
 		rc = fg_error_set(err, FG_EINVALID, "'%s' is not a regular file", path);
 	else
 		rc = git_read_blob(src->repo, git_tree_entry_id(entry), path,
@@ -446,7 +446,7 @@ static int git_walk_tree(struct fg_source *src, const git_tree *tree,
 
 	for (i = 0; i < n && rc >= 0; i++) {
 		const git_tree_entry *e = git_tree_entry_byindex(tree, i);
-		enum fg_entry_kind kind = kind_of_mode(git_tree_entry_filemode(e));
+		enum fg_entry_kind kind = fg_source_kind_of_mode(git_tree_entry_filemode(e));
 		git_tree *sub = NULL;
 
 		fg_buf_truncate(path, base);

@@ -81,6 +81,10 @@ int fg_source_read_blob(git_repository *repo, const git_oid *id,
 git_repository *fg_source_repo(const struct fg_source *src);
 const git_tree *fg_source_tree(const struct fg_source *src);
 
+/* What a git tree entry's file mode makes of it (a gitlink is a submodule,
+ * a mode-120000 entry a symlink). */
+enum fg_entry_kind fg_source_kind_of_mode(git_filemode_t mode);
+
 void fg_source_free(struct fg_source *src);
 
 #endif
