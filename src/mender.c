@@ -871,13 +871,21 @@ int fg_mender_deployment_device_ids(struct fg_mender *m, const char *id,
 	return rc;
 }
 
-/* GET of one object, parsed by fn. */
-static int get_parsed(struct fg_mender *m, const char *path,
-		      int (*fn)(const char *, size_t, void *, struct fg_error *),
-		      void *out, struct fg_error *err)
+/* GET of one deployment's resource, P_DEPLOYMENTS/<id><suffix>, parsed by
+ * fn into out (which the caller has zeroed). */
+static int get_deployment_part(struct fg_mender *m, const char *id,
+			       const char *suffix,
+			       int (*fn)(const char *, size_t, void *, struct fg_error *),
+			       void *out, struct fg_error *err)
 {
 	struct fg_http_response resp = FG_HTTP_RESPONSE_INIT;
-	int rc = call(m, "GET", path, NULL, &resp, err);
+	char path[256];
+	int rc = check_id(id, err);
+
+	if (rc < 0)
+		return rc;
+	snprintf(path, sizeof(path), P_DEPLOYMENTS "/%s%s", id, suffix);
+	rc = call(m, "GET", path, NULL, &resp, err);
 
 	if (rc == 0 && (rc = fn(resp.body.ptr, resp.body.len, out, err)) < 0)
 		fg_error_prefix(err, "GET %s", path);
@@ -895,14 +903,8 @@ int fg_mender_get_deployment(struct fg_mender *m, const char *id,
 			     struct fg_mender_deployment *out,
 			     struct fg_error *err)
 {
-	char path[256];
-	int rc;
-
 	memset(out, 0, sizeof(*out));
-	if ((rc = check_id(id, err)) < 0)
-		return rc;
-	snprintf(path, sizeof(path), P_DEPLOYMENTS "/%s", id);
-	return get_parsed(m, path, parse_deployment_any, out, err);
+	return get_deployment_part(m, id, "", parse_deployment_any, out, err);
 }
 
 static int stat_field(json_t *root, const char *key, long long *out,
@@ -958,14 +960,8 @@ int fg_mender_deployment_stats(struct fg_mender *m, const char *id,
 			       struct fg_mender_stats *out,
 			       struct fg_error *err)
 {
-	char path[256];
-	int rc;
-
 	memset(out, 0, sizeof(*out));
-	if ((rc = check_id(id, err)) < 0)
-		return rc;
-	snprintf(path, sizeof(path), P_DEPLOYMENTS "/%s/statistics", id);
-	return get_parsed(m, path, parse_stats_any, out, err);
+	return get_deployment_part(m, id, "/statistics", parse_stats_any, out, err);
 }
 
 /* --- per-device batches --- */
