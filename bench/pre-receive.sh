@@ -47,7 +47,8 @@ unset GITEA_PUSHER_NAME GL_USERNAME GITHUB_USER_LOGIN REMOTE_USER GL_USER GL_ID 
 
 repo=$tmp/fleet.git
 git init -q --bare "$repo"
-# History: $ncommits commits on develop touching 200 files in 20 folders;
+# History: $ncommits commits on develop touching 200 files in 20 folders
+# (the first also adds fleet.yaml);
 # main follows develop, canary was promoted 1,000 commits ago, production
 # 2,000 ago. fast-import writes it all in one pass.
 echo "bench: creating $ncommits commits with git fast-import" >&2
@@ -61,6 +62,11 @@ awk -v n="$ncommits" 'BEGIN {
 		if (i > 1) printf "from :%d\n", i - 1
 		printf "M 100644 inline app/%02d/file-%03d.conf\n", i % 20, i % 200
 		printf "data %d\n%s\n", length(data), data
+		if (i == 1) {
+			# the fleet files every pushed branch is checked against
+			fleet = "version: 1\ndefault_branch: production"
+			printf "M 100644 inline fleet.yaml\ndata %d\n%s\n", length(fleet), fleet
+		}
 	}
 	printf "reset refs/heads/main\nfrom :%d\n\n", n
 	printf "reset refs/heads/canary\nfrom :%d\n\n", (n > 1000 ? n - 1000 : 1)
@@ -68,16 +74,8 @@ awk -v n="$ncommits" 'BEGIN {
 }' | git -C "$repo" fast-import --quiet || { echo "bench: fast-import failed" >&2; exit 2; }
 git -C "$repo" repack -q -a -d
 
-cat >"$tmp/policy.yaml" <<'POL'
-version: 1
-branches:
-  main:       { promote_from: [develop, "feature/*"] }
-  canary:     { promote_from: [main] }
-  production: { promote_from: [canary], pushers: ["@sre", release-bot] }
-groups:
-  sre: [alice, bob]
-bypass: [fleet-admin]
-POL
+# the shipped example policy, as a server would install it
+cat "$src/policies/policy.yaml" >"$tmp/policy.yaml"
 git -C "$repo" config fleetgate.policy "$tmp/policy.yaml"
 
 # The pushed promotion: canary's tip merged with main, with main's tree (what

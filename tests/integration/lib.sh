@@ -139,18 +139,11 @@ fg_tick() {
 fg_tick
 
 # ---------------------------------------------------------------- server
-# The shipped promotion policy the tests run against.
+# The shipped promotion policy the tests run against. Copied with cat, not
+# cp: the copy must be a new file of the test's own (distcheck's source tree
+# is read-only, and tests append to or chmod their copy).
 fg_policy_default() {
-	cat >"$1" <<'EOF'
-version: 1
-branches:
-  main:       { promote_from: [develop, "feature/*"] }
-  canary:     { promote_from: [main] }
-  production: { promote_from: [canary], pushers: ["@sre", release-bot] }
-groups:
-  sre: [alice, bob]
-bypass: [fleet-admin]
-EOF
+	cat "$FG_SRCDIR/policies/policy.yaml" >"$1"
 }
 
 # fg_bare NAME [sha1|sha256]: creates $FG_TMP/srv/NAME.git, prints its path.
