@@ -73,22 +73,17 @@ md_start_double() {
 	MD_URL="http://127.0.0.1:$MD_PORT"
 }
 
-# The spec sits in shared/ beside the project checkout.  A git worktree's
-# checkout is the main one (the parent of the common git dir).
+# The spec is vendored in the repository (tests/contract/mender-api, with its
+# license and upstream commit); FG_MENDER_SPEC may point at another copy.
 md_find_spec() {
 	src=$(md_srcdir)
-	for cand in "${FG_MENDER_SPEC:-}" "$src/../shared/mender-api/openapi.yaml"; do
+	for cand in "${FG_MENDER_SPEC:-}" "$src/tests/contract/mender-api/openapi.yaml"; do
 		if [ -n "$cand" ] && [ -f "$cand" ]; then
 			MD_SPEC=$cand
 			return 0
 		fi
 	done
-	common=$(git -C "$src" rev-parse --path-format=absolute --git-common-dir 2>/dev/null)
-	if [ -n "$common" ] && [ -f "$common/../../shared/mender-api/openapi.yaml" ]; then
-		MD_SPEC=$common/../../shared/mender-api/openapi.yaml
-		return 0
-	fi
-	echo "# Mender API spec not found: expected $src/../shared/mender-api/openapi.yaml (or set FG_MENDER_SPEC)" >&2
+	echo "# Mender API spec not found: expected $src/tests/contract/mender-api/openapi.yaml (or set FG_MENDER_SPEC)" >&2
 	return 1
 }
 

@@ -1,7 +1,7 @@
 #!/bin/sh
 # Contract test: every kind of request fleetgate's Mender client sends goes
 # through Stoplight Prism (`prism proxy --errors`) to the Mender test double.
-# Prism validates the request against ../shared/mender-api/openapi.yaml
+# Prism validates the request against tests/contract/mender-api/openapi.yaml
 # (a violation is answered with 422 by Prism itself) and the double's
 # response (a violation is reported in an sl-violations header and logged).
 # Any violation, on either side, fails the test.
@@ -29,13 +29,18 @@ if ! md_find_prism; then
 	echo "1..$PLAN"
 	while [ $n -lt $PLAN ]; do
 		n=$((n + 1))
-		echo "ok $n - mender contract # SKIP prism not installed (npm ci --prefix tests/contract)"
+		if [ "${CI:-}" = true ]; then
+			echo "not ok $n - mender contract: prism not installed (npm ci --prefix tests/contract), a failure under CI=true"
+		else
+			echo "ok $n - mender contract # SKIP prism not installed (npm ci --prefix tests/contract)"
+		fi
 	done
+	[ "${CI:-}" = true ] && exit 1
 	exit 0
 fi
 echo "1..$PLAN"
 if ! md_find_spec; then
-	echo "Bail out! Mender API spec missing: shared/mender-api/openapi.yaml beside the checkout"
+	echo "Bail out! Mender API spec missing: tests/contract/mender-api/openapi.yaml"
 	exit 1
 fi
 seed=$(md_srcdir)/tests/mender/seed-demo.json

@@ -2,7 +2,7 @@
 """Mender test double: a small, stateful stand-in for the Mender server.
 
 It serves the Mender management API calls fleetgate uses, with answers shaped
-exactly as ../shared/mender-api/openapi.yaml says (the contract test
+exactly as tests/contract/mender-api/openapi.yaml says (the contract test
 tests/contract/t0400-mender-contract.sh checks this through Stoplight Prism),
 and a control API under /_double/ that only tests use.  Standard library only
 (PyYAML is used for .yaml/.yml seeds when present).
