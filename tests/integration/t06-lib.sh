@@ -188,6 +188,34 @@ fg06_wait_state() {
 	return 1
 }
 
+# fg06_job_state REPO ID: the state of job ID ("" when there is none).
+fg06_job_state() {
+	fg06_jobs "$1" | awk -v id="$2" '$1 == id { print $2 }'
+}
+
+# fg06_held: how many calls the double holds now (a "hold" fault). curl, not
+# python: loops call it often, and a loaded machine starts python slowly.
+fg06_held() {
+	curl -s "$FG06_URL/_double/held" | tr -cd '0-9'
+}
+
+# fg06_ctl PATH [JSON]: a POST to the control API, through curl.
+fg06_ctl() {
+	curl -s -o /dev/null -w '%{http_code}' -X POST ${2:+-d "$2"} "$FG06_URL$1" |
+		grep -q '^2'
+}
+
+# fg06_wait_held_some SECONDS: polls until the double holds a call.
+# SECONDS only bounds a hang; nothing is measured.
+fg06_wait_held_some() {
+	fg06_end=$(($(date +%s) + $1))
+	while [ "$(date +%s)" -le "$fg06_end" ]; do
+		[ "$(fg06_held)" -gt 0 ] && return 0
+		sleep 0.1
+	done
+	return 1
+}
+
 # fg06_wait_worker SPOOL SECONDS: polls until no worker holds the lock.
 fg06_wait_worker() {
 	fg06_end=$(($(date +%s) + $2))

@@ -76,8 +76,10 @@ Control API (never used by the client; no auth):
     POST /_double/reset-requests
     POST /_double/faults  {"match": REGEX on "METHOD PATH", "count": N,
          "status": 500|429|..., "retry_after": S, "delay": S, "drop": bool,
-         "malformed": bool, "after": bool, "body": JSON}
-         The next N matching Mender calls get the fault.  delay sleeps first;
+         "malformed": bool, "after": bool, "body": JSON, "hold": bool,
+         "skip": K}
+         The next N matching Mender calls (after the first K, with
+         "skip") get the fault.  delay sleeps first;
          drop closes the connection without an answer; status answers with a
          Mender error body (429 with Retry-After when retry_after is given);
          malformed answers the real status with a truncated JSON body.  With
@@ -85,7 +87,10 @@ Control API (never used by the client; no auth):
          answer is dropped/replaced: "the server did it but the client never
          heard".  "body" answers that JSON (with "status", default 200) instead
          of the real answer.  A fault with only "delay" answers normally
-         after the delay.
+         after the delay.  With "hold": true the matching call is held
+         (before any other fault effect) until POST /_double/release.
+    GET  /_double/held  {"held": N}: calls held now
+    POST /_double/release  releases every held call; {"released": N}
     POST /_double/faults/clear
     POST /_double/progress  {"status": "success"|"failure", "devices": [ids]
          (optional: all), "deployment": id (optional), "until":
@@ -185,6 +190,7 @@ class State:
         self.users = dict(seed.get("users") or {})
         self.requests = []
         self.faults = []
+        self.held = []  # threading.Event of each request a "hold" fault holds
         for d in seed.get("devices") or []:
             self.add_device(d)
         gen = seed.get("generate")
@@ -698,6 +704,13 @@ class Handler(BaseHTTPRequestHandler):
             rec["fault"] = {k: v for k, v in fault.items() if k != "_rx"}
             if fault.get("delay"):
                 time.sleep(float(fault["delay"]))
+            if fault.get("hold"):
+                # Held until a test releases it: order is proven by
+                # synchronisation, never by a clock.
+                ev = threading.Event()
+                with st.lock:
+                    st.held.append(ev)
+                ev.wait()
             if not fault.get("after") and self.pre_fault(fault, rec):
                 return
         reply = self.mender(path, q, raw, body)
@@ -744,6 +757,9 @@ class Handler(BaseHTTPRequestHandler):
     def take_fault(self, key):
         for f in self.server.state.faults:
             if f["count"] > 0 and f["_rx"].search(key):
+                if f.get("skip", 0) > 0:
+                    f["skip"] -= 1  # let this many matching calls pass
+                    continue
                 f["count"] -= 1
                 return dict(f)
         return None
@@ -826,6 +842,14 @@ class Handler(BaseHTTPRequestHandler):
                 f["count"] = int(f.get("count", 1))
                 st.faults.append(f)
                 return Reply(204)
+            if m == "GET" and path == "/_double/held":
+                return Reply(200, {"held": len(st.held)})
+            if m == "POST" and path == "/_double/release":
+                n = len(st.held)
+                for ev in st.held:
+                    ev.set()
+                st.held = []
+                return Reply(200, {"released": n})
             if m == "POST" and path == "/_double/faults/clear":
                 st.faults = []
                 return Reply(204)

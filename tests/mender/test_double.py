@@ -14,6 +14,7 @@ import signal
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import unittest
 
@@ -474,6 +475,19 @@ class TestFaults(DoubleTest):
         t = time.monotonic()
         self.assertEqual(self.d.search({})[0], 200)
         self.assertGreaterEqual(time.monotonic() - t, 0.6)
+
+    def test_hold_until_released(self):
+        self.fault(match="filters/search", hold=True)
+        out = []
+        t = threading.Thread(target=lambda: out.append(self.d.search({})[0]))
+        t.start()
+        while self.d.call("GET", "/_double/held")[2]["held"] != 1:
+            time.sleep(0.01)
+        self.assertEqual(out, [])
+        self.assertEqual(self.d.call("POST", "/_double/release")[2],
+                         {"released": 1})
+        t.join()
+        self.assertEqual(out, [200])
 
     def test_drop_closes_without_answer(self):
         self.fault(match="filters/search", drop=True)
