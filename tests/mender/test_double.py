@@ -577,7 +577,6 @@ class TestScale(unittest.TestCase):
             self.assertEqual(int(h["x-total-count"]), 33333)
             print("# 100k devices: start %.1fs, %d search pages %.1fs"
                   % (t1 - t0, page, t2 - t1))
-            self.assertLess(t2 - t1, 60)
         finally:
             d.stop()
 
