@@ -210,14 +210,19 @@ static bool has_spool(const char *git_dir)
 /* Drains every repository below root that has a fleetgate spool (Gitea and
  * legacy GitLab keep repositories two levels deep, owner/name.git; GitLab
  * hashed storage four: @hashed/ab/cd/<hash>.git). */
-static int scan(const char *root, int depth, const struct queue_args *a)
+static int scan(const char *root, int depth, const struct queue_args *a,
+		size_t *found)
 {
 	struct dirent *de;
 	DIR *d;
 	int worst = 0, rc;
 
-	if (is_git_dir(root))
-		return has_spool(root) ? drain(root, a) : 0;
+	if (is_git_dir(root)) {
+		if (!has_spool(root))
+			return 0;
+		(*found)++;
+		return drain(root, a);
+	}
 	if (depth == 0 || !(d = opendir(root)))
 		return 0;
 	while ((de = readdir(d))) {
@@ -226,11 +231,46 @@ static int scan(const char *root, int depth, const struct queue_args *a)
 		if (de->d_name[0] == '.')
 			continue;
 		snprintf(sub, sizeof(sub), "%s/%s", root, de->d_name);
-		rc = scan(sub, depth - 1, a);
+		rc = scan(sub, depth - 1, a, found);
 		worst = rc > worst ? rc : worst;
 	}
 	closedir(d);
 	return worst;
+}
+
+/* The timer runs this every minute: a root that is missing or unreadable
+ * must fail loudly, not "succeed" doing nothing forever. */
+static int scan_root(const struct queue_args *a)
+{
+	const char *why = NULL;
+	struct stat st;
+	size_t found = 0;
+	int rc;
+	DIR *d;
+
+
+	if (stat(a->scan, &st) < 0)
+		why = strerror(errno);
+	else if (!S_ISDIR(st.st_mode))
+		why = "not a directory";
+	if (why) {
+		fprintf(stderr, "fleetgate queue: --scan '%s': %s; give the folder that "
+			"holds the git repositories (gitolite: ~git/repositories, "
+			"Gitea and GitLab: their repository root)\n", a->scan, why);
+		return 2;
+	}
+	if (!(d = opendir(a->scan))) {
+		fprintf(stderr, "fleetgate queue: cannot read --scan '%s': %s; run "
+			"as the repositories' owner\n", a->scan, strerror(errno));
+		return 2;
+	}
+	closedir(d);
+	rc = scan(a->scan, SCAN_DEPTH, a, &found);
+	if (found == 0)
+		fprintf(stderr, "fleetgate queue: no repository with a fleetgate spool "
+			"below '%s' (is it the right folder, and were the hooks "
+			"installed with 'fleetgate install'?)\n", a->scan);
+	return rc;
 }
 
 static int change_job(const struct queue_args *a)
@@ -308,7 +348,7 @@ int cmd_queue(int argc, char **argv)
 		return 2;
 	}
 	if (!strcmp(a.action, "run"))
-		return a.scan ? scan(a.scan, SCAN_DEPTH, &a) : drain(a.repo, &a);
+		return a.scan ? scan_root(&a) : drain(a.repo, &a);
 	if (!strcmp(a.action, "retry") || !strcmp(a.action, "drop"))
 		return change_job(&a);
 	if (strcmp(a.action, "list")) {

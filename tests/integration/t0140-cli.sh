@@ -100,6 +100,15 @@ run "$fg" queue drop 7 --repo "$repo"
 expect "dropping a job that does not exist" 1 "there is no job 7"
 run "$fg" queue frob --repo "$repo"
 expect "queue with an unknown action shows the usage" 2 "usage: fleetgate queue"
+run "$fg" queue run --scan "$FG_TMP/no-such-root"
+expect "queue run --scan of a missing root fails and says what to give" 2 \
+	"--scan '$FG_TMP/no-such-root': No such file or directory; give the folder that holds the git repositories"
+run "$fg" queue run --scan "$policy"
+expect "queue run --scan of a file fails" 2 "not a directory"
+mkdir -p "$FG_TMP/empty-root"
+run "$fg" queue run --scan "$FG_TMP/empty-root"
+expect "queue run --scan of a root without fleetgate repositories warns" 0 \
+	"no repository with a fleetgate spool below '$FG_TMP/empty-root'"
 
 # ---- fleetgate check on commits: JSON for tools, the hook's incremental
 # check (--since), the schema of another revision (--schema-rev)
