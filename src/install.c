@@ -43,26 +43,69 @@ static char *hook_path(const struct fg_install_options *o, const char *hook)
 	}
 }
 
-/* Whether the file at path is absent or a hook we installed. */
-static int hook_is_ours_or_absent(const char *path, bool *ours, struct fg_error *err)
-{
-	char head[512];
-	ssize_t n;
-	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+/* What stands at a hook's path: the advice for a foreign hook depends on
+ * who wrote it (advising hooks/NAME.d on gitolite blocks every push). */
+enum hook_kind {
+	HOOK_ABSENT_OR_OURS,
+	HOOK_FOREIGN,
+	HOOK_GITOLITE,   /* gitolite's own hook or its repo-specific runner */
+	HOOK_DISPATCHER  /* runs hooks/<name>.d/ (Gitea) */
+};
 
-	*ours = true;
+static enum hook_kind classify_foreign(const char *text)
+{
+	if (strstr(text, "gitolite"))
+		return HOOK_GITOLITE;
+	if (strstr(text, "-receive.d"))
+		return HOOK_DISPATCHER;
+	return HOOK_FOREIGN;
+}
+
+/* Reads the head of the hook at path (a symlink: its target) and says
+ * whose it is. */
+static int hook_kind_of(const char *path, enum hook_kind *out, struct fg_error *err)
+{
+	char head[4096];
+	ssize_t n;
+	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
+
+	*out = HOOK_ABSENT_OR_OURS;
 	if (fd < 0) {
 		if (errno == ENOENT)
 			return 0;
-		*ours = false; /* a symlink or unreadable: not ours */
-		return errno == ELOOP ? 0 : fg_error_set(err, FG_EIO, "unable to read '%s': %s",
-							  path, strerror(errno));
+		if (errno != ELOOP)
+			return fg_error_set(err, FG_EIO, "unable to read '%s': %s",
+					    path, strerror(errno));
+		n = readlink(path, head, sizeof(head) - 1);
+		head[n > 0 ? n : 0] = '\0';
+		*out = classify_foreign(head);
+		return 0;
 	}
 	n = read(fd, head, sizeof(head) - 1);
 	close(fd);
 	head[n > 0 ? n : 0] = '\0';
-	*ours = strstr(head, MARKER) != NULL;
+	if (!strstr(head, MARKER))
+		*out = classify_foreign(head);
 	return 0;
+}
+
+static int refuse_foreign(const char *path, enum hook_kind kind, struct fg_error *err)
+{
+	switch (kind) {
+	case HOOK_GITOLITE:
+		return fg_error_set(err, FG_EPERM, "'%s' is gitolite's hook; do not "
+				    "replace it (--force) or use hooks/*.d: install "
+				    "fleetgate as gitolite repo-specific hooks instead "
+				    "(docs/operations.md, \"gitolite\")", path);
+	case HOOK_DISPATCHER:
+		return fg_error_set(err, FG_EPERM, "'%s' runs the scripts in its .d "
+				    "folder; install with --layout gitea to add fleetgate "
+				    "there", path);
+	default:
+		return fg_error_set(err, FG_EPERM, "'%s' is a hook fleetgate did not "
+				    "install; move it away or call fleetgate's hook from "
+				    "it, or pass --force to replace it", path);
+	}
 }
 
 /* Single-quotes s for /bin/sh: ' becomes '\''. */
@@ -164,7 +207,7 @@ int fg_install_hooks(const struct fg_install_options *opts, struct fg_error *err
 {
 	char *paths[2] = { NULL, NULL }, *binary = NULL;
 	char policy_abs[PATH_MAX];
-	bool ours;
+	enum hook_kind kind;
 	size_t i;
 	int rc;
 
@@ -179,13 +222,10 @@ int fg_install_hooks(const struct fg_install_options *opts, struct fg_error *err
 			rc = fg_error_oom(err);
 			goto out;
 		}
-		if ((rc = hook_is_ours_or_absent(paths[i], &ours, err)) < 0)
+		if ((rc = hook_kind_of(paths[i], &kind, err)) < 0)
 			goto out;
-		if (!ours && !opts->force) {
-			rc = fg_error_set(err, FG_EPERM, "'%s' is a hook fleetgate did not "
-					  "install; move it away, or chain it (--layout gitea "
-					  "uses hooks/*.d), or pass --force to replace it",
-					  paths[i]);
+		if (kind != HOOK_ABSENT_OR_OURS && !opts->force) {
+			rc = refuse_foreign(paths[i], kind, err);
 			goto out;
 		}
 	}

@@ -74,6 +74,23 @@ else
 fi
 run "$fg" install --repo "$repo" --policy "$policy" --force
 expect "install --force replaces it" 0 "hooks installed"
+# The advice fits what install found: never hooks/*.d on gitolite.
+repo2=$(fg_bare gitolite)
+mkdir -p "$FG_TMP/gitolite-hooks"
+printf '#!/usr/bin/perl
+# gitolite post-receive
+' >"$FG_TMP/gitolite-hooks/post-receive"
+ln -s "$FG_TMP/gitolite-hooks/post-receive" "$repo2/hooks/post-receive"
+run "$fg" install --repo "$repo2" --policy "$policy"
+expect "install on a gitolite hook points at gitolite's repo-specific hooks" 1 \
+	"is gitolite's hook; do not replace it (--force) or use hooks/*.d"
+repo3=$(fg_bare gitea)
+printf '#!/usr/bin/env bash
+for hook in hooks/pre-receive.d/*; do "$hook"; done
+' >"$repo3/hooks/pre-receive"
+run "$fg" install --repo "$repo3" --policy "$policy"
+expect "install on a hooks/*.d dispatcher advises --layout gitea" 1 \
+	"runs the scripts in its .d folder; install with --layout gitea"
 run "$fg" install --repo "$repo" --policy "$policy"
 expect "reinstalling over our own hooks needs no --force" 0 "hooks installed"
 run "$fg" install --repo "$FG_TMP" --policy "$policy"
