@@ -96,6 +96,57 @@ static int queue_branch(const struct fg_post_receive_input *in,
 	return 0;
 }
 
+/* The branches `moved` names that get a job of their own: listed by the
+ * policy, and not the pushed branch (it has its job already). */
+static bool moved_wants_rollout(const struct fg_policy *policy, const char *pushed,
+				const char *branch)
+{
+	return strcmp(branch, pushed) && fg_policy_rolls_out(policy, branch);
+}
+
+/* Rule moved-devices: a push to the subscriptions branch that moves devices
+ * to another branch also rolls that branch out at its tip, so a moved
+ * device gets its new branch's state now, not at that branch's next push. */
+static int queue_moved(const struct fg_post_receive_input *in,
+		       const struct fg_policy *policy, const char *git_dir,
+		       const char *spool, const struct fg_ref_update *u,
+		       const char *branch, const char *pusher, bool dry_run)
+{
+	const char *subs = policy ? fg_policy_subscriptions_branch(policy) : NULL;
+	struct fg_rollout_moved moved = { NULL, NULL, 0 };
+	struct fg_error err = FG_ERROR_INIT;
+	size_t i;
+	int rc = 0;
+
+	if (!subs || strcmp(subs, branch))
+		return 0;
+	if (fg_rollout_moved_to(&moved, git_dir, u->old_id.hex, u->new_id.hex, &err) < 0) {
+		fprintf(in->out, "fleetgate: WARNING: %s %.7s: cannot tell which branches "
+			"gained devices (%s); roll them out with 'fleetgate rollout --repo "
+			"%s BRANCH'\n", branch, u->new_id.hex, err.message, git_dir);
+		fg_serverlog(policy, "post-receive", "ref", u->refname, "new", u->new_id.hex,
+			     "verdict", "moved-unknown", "error", err.message, NULL);
+		return 0;
+	}
+	for (i = 0; rc == 0 && i < moved.count; i++) {
+		struct fg_ref_update m = { NULL, { { 0 } }, { { 0 } } };
+
+		if (!moved_wants_rollout(policy, branch, moved.branches[i]))
+			continue;
+		m.refname = fg_asprintf("refs/heads/%s", moved.branches[i]);
+		fg_oid_parse(&m.old_id, moved.tips[i], strlen(moved.tips[i]));
+		m.new_id = m.old_id;
+		fprintf(in->out, "fleetgate: %s %.7s moves devices to %s; %s is rolled out "
+			"at %.7s (moved-devices)\n", branch, u->new_id.hex, moved.branches[i],
+			moved.branches[i], moved.tips[i]);
+		rc = m.refname ? queue_branch(in, policy, git_dir, spool, &m,
+					      moved.branches[i], pusher, dry_run) : FG_ENOMEM;
+		free(m.refname);
+	}
+	fg_rollout_moved_release(&moved);
+	return rc;
+}
+
 static bool skip_allowed(const struct fg_post_receive_input *in,
 			 const struct fg_policy *policy, const struct fg_push_options *opts,
 			 const char *pusher)
@@ -195,7 +246,8 @@ int fg_post_receive_run(const struct fg_post_receive_input *in)
 				     u->new_id.hex, "verdict", "skipped", "pusher", pusher, NULL);
 			continue;
 		}
-		if (queue_branch(in, policy, git_dir, spool, u, branch, pusher, dry_run) < 0)
+		if (queue_branch(in, policy, git_dir, spool, u, branch, pusher, dry_run) < 0 ||
+		    queue_moved(in, policy, git_dir, spool, u, branch, pusher, dry_run) < 0)
 			rc = FG_EIO;
 		else
 			queued |= !dry_run;

@@ -74,5 +74,22 @@ struct fg_rollout_options {
 int fg_rollout_run(const struct fg_rollout_options *opts, json_t **report,
 		   struct fg_error *err);
 
+/* The branches that gained devices when the subscriptions branch moved
+ * from old_hex to new_hex (all zeros: created): a device file whose
+ * subscribed_branch changed, or a changed default_branch. Only branches
+ * that exist are listed, once each, with their tips. Owned by the struct;
+ * released with fg_rollout_moved_release. */
+struct fg_rollout_moved {
+	char **branches; /* sorted */
+	char **tips;     /* hex commit ids */
+	size_t count;
+};
+
+/* Fills *out for the bare repository git_dir. FG_EIO when the repository or
+ * a commit cannot be read (also for SHA-256 repositories, which libgit2
+ * cannot open), FG_EINVALID for a broken device file, FG_ENOMEM. */
+int fg_rollout_moved_to(struct fg_rollout_moved *out, const char *git_dir,
+			const char *old_hex, const char *new_hex, struct fg_error *err);
+void fg_rollout_moved_release(struct fg_rollout_moved *m);
 
 #endif

@@ -1,8 +1,10 @@
 /* Subscriptions: who follows which branch, read from the subscriptions
- * branch only (fg_policy_subscriptions_branch). Who follows a branch is never decided by
+ * branch only (fg_policy_subscriptions_branch), and which branches gain
+ * devices when that branch moves. Who follows a branch is never decided by
  * the content of the branch being rolled out: anyone may push to develop
  * or a feature branch, and their fleet.yaml could otherwise claim every
  * device. */
+#include "rollout.h"
 #include "rollout_int.h"
 
 #include <stdlib.h>
@@ -10,6 +12,7 @@
 
 #include "buf.h"
 #include "fleet.h"
+#include "graph.h"
 #include "tree_source.h"
 
 /* ---- reading fleet files ---- */
@@ -243,4 +246,173 @@ void fg_rollout_subs_release(struct fg_rollout_subs *s)
 	free(s->branch);
 	free(s->default_branch);
 	memset(s, 0, sizeof(*s));
+}
+
+/* ---- devices moved by a push to the subscriptions branch ---- */
+
+struct moved_run {
+	git_repository *repo;
+	git_tree *old, *new;
+	char *old_default, *new_default;
+	struct fg_rollout_ids gained;
+	struct fg_error *err;
+};
+
+static bool differ(const char *a, const char *b)
+{
+	return (a == NULL) != (b == NULL) || (a && strcmp(a, b));
+}
+
+/* One changed device file: the branch its device follows now gains it when
+ * that differs from the one it followed before (file, else default). */
+static int moved_delta(struct moved_run *m, const git_diff_delta *d)
+{
+	char id[FG_FLEET_ID_MAX + 1];
+	char *was = NULL, *is = NULL;
+	const char *from, *to;
+	int rc = 0;
+
+	if (!fg_fleet_device_id_of_path(d->old_file.path, id) &&
+	    !fg_fleet_device_id_of_path(d->new_file.path, id))
+		return 0;
+	if (d->status != GIT_DELTA_ADDED)
+		rc = blob_string(&was, m->repo, &d->old_file.id, d->old_file.path,
+				 "subscribed_branch", m->err);
+	if (rc == 0 && d->status != GIT_DELTA_DELETED)
+		rc = blob_string(&is, m->repo, &d->new_file.id, d->new_file.path,
+				 "subscribed_branch", m->err);
+	from = fg_fleet_device_branch(NULL, was, m->old_default, NULL);
+	to = fg_fleet_device_branch(NULL, is, m->new_default, NULL);
+	if (rc == 0 && to && differ(from, to) && fg_rollout_ids_add(&m->gained, to) < 0)
+		rc = fg_error_oom(m->err);
+	free(was);
+	free(is);
+	return rc;
+}
+
+static int moved_scan(struct moved_run *m)
+{
+	char *paths[] = { FG_FLEET_DEVICES_DIR };
+	git_diff *diff = NULL;
+	git_diff_options o;
+	size_t i;
+	int rc = 0;
+
+	git_diff_options_init(&o, GIT_DIFF_OPTIONS_VERSION);
+	o.pathspec.strings = paths;
+	o.pathspec.count = 1;
+	if (git_diff_tree_to_tree(&diff, m->repo, m->old, m->new, &o) < 0)
+		return fg_error_set(m->err, FG_EIO, "git diff: %s",
+				    git_error_last() ? git_error_last()->message : "failed");
+	for (i = 0; rc == 0 && i < git_diff_num_deltas(diff); i++)
+		rc = moved_delta(m, git_diff_get_delta(diff, i));
+	git_diff_free(diff);
+	/* A new default moves every device without its own subscribed_branch. */
+	if (rc == 0 && m->new_default && differ(m->old_default, m->new_default) &&
+	    fg_rollout_ids_add(&m->gained, m->new_default) < 0)
+		rc = fg_error_oom(m->err);
+	return rc;
+}
+
+static int moved_add(struct fg_rollout_moved *out, const char *branch,
+		     const git_oid *tip, struct fg_error *err)
+{
+	size_t n = out->count + 1;
+	char **b = realloc(out->branches, n * sizeof(*b));
+
+	if (b)
+		out->branches = b;
+	b = b ? realloc(out->tips, n * sizeof(*b)) : NULL;
+	if (!b)
+		return fg_error_oom(err);
+	out->tips = b;
+	out->branches[out->count] = fg_strdup(branch);
+	out->tips[out->count] = fg_strdup(git_oid_tostr_s(tip));
+	if (out->branches[out->count] && out->tips[out->count]) {
+		out->count++;
+		return 0;
+	}
+	free(out->branches[out->count]);
+	free(out->tips[out->count]);
+	return fg_error_oom(err);
+}
+
+/* The gained branches that exist, once each, with their tips. */
+static int moved_collect(struct moved_run *m, struct fg_rollout_moved *out)
+{
+	git_oid tip;
+	size_t i;
+	int rc = 0;
+
+	fg_rollout_ids_sort(&m->gained);
+	for (i = 0; rc == 0 && i < m->gained.count; i++) {
+		if (i && !strcmp(m->gained.items[i - 1], m->gained.items[i]))
+			continue;
+		rc = branch_tip(&tip, m->repo, m->gained.items[i], m->err);
+		if (rc == 0)
+			rc = moved_add(out, m->gained.items[i], &tip, m->err);
+		else if (rc == 1)
+			rc = 0; /* no such branch: nothing to roll out yet */
+	}
+	return rc;
+}
+
+static int tree_of_hex(git_tree **out, git_repository *repo, const char *hex,
+		       struct fg_error *err)
+{
+	struct fg_oid zero_check;
+	git_oid id;
+
+	*out = NULL;
+	if (!fg_oid_parse(&zero_check, hex, strlen(hex)) || git_oid_fromstr(&id, hex) < 0)
+		return fg_error_set(err, FG_EINVALID, "'%.64s' is not an object id", hex);
+	if (fg_oid_is_zero(&zero_check))
+		return 0; /* created (old) side: an empty tree */
+	return commit_tree(out, repo, &id, err);
+}
+
+int fg_rollout_moved_to(struct fg_rollout_moved *out, const char *git_dir,
+			const char *old_hex, const char *new_hex, struct fg_error *err)
+{
+	struct moved_run m;
+	int rc;
+
+	memset(out, 0, sizeof(*out));
+	memset(&m, 0, sizeof(m));
+	m.err = err;
+	git_libgit2_init();
+	if (git_repository_open_bare(&m.repo, git_dir) < 0)
+		rc = fg_error_set(err, FG_EIO, "%s: %s", git_dir,
+				  git_error_last() ? git_error_last()->message : "cannot open");
+	else if ((rc = tree_of_hex(&m.old, m.repo, old_hex, err)) == 0 &&
+		 (rc = tree_of_hex(&m.new, m.repo, new_hex, err)) == 0 &&
+		 (rc = tree_string(&m.old_default, m.repo, m.old, FG_FLEET_FILE,
+				   "default_branch", err)) == 0 &&
+		 (rc = tree_string(&m.new_default, m.repo, m.new, FG_FLEET_FILE,
+				   "default_branch", err)) == 0 &&
+		 (rc = moved_scan(&m)) == 0)
+		rc = moved_collect(&m, out);
+	fg_rollout_ids_release(&m.gained);
+	free(m.old_default);
+	free(m.new_default);
+	git_tree_free(m.old);
+	git_tree_free(m.new);
+	git_repository_free(m.repo);
+	git_libgit2_shutdown();
+	if (rc < 0)
+		fg_rollout_moved_release(out);
+	return rc;
+}
+
+void fg_rollout_moved_release(struct fg_rollout_moved *m)
+{
+	size_t i;
+
+	for (i = 0; i < m->count; i++) {
+		free(m->branches[i]);
+		free(m->tips[i]);
+	}
+	free(m->branches);
+	free(m->tips);
+	memset(m, 0, sizeof(*m));
 }

@@ -17,6 +17,7 @@
 #include "buf.h"
 #include "fleet.h"
 #include "mender.h"
+#include "rollout.h"
 #include "rollout_int.h"
 
 static char dir[64];
@@ -142,7 +143,7 @@ static void test_device_branch_table(void **state)
 	assert_string_equal(fg_fleet_device_branch("t", NULL, NULL, NULL), "t");
 }
 
-/* ---- subscriptions, on a repository built with git ---- */
+/* ---- subscriptions and moved devices, on a repository built with git ---- */
 
 #define D1 "00000000-0000-4000-8000-000000000001"
 #define D2 "00000000-0000-4000-8000-000000000002"
@@ -182,12 +183,34 @@ static char *commit_fleet(const char *defaults, const char *d1, const char *d2)
 		  "git commit -q -m c && git rev-parse HEAD", defaults, d1, d2);
 }
 
-static void test_subscriptions(void **state)
+static void assert_moved(const char *old, const char *new, const char *want)
 {
+	struct fg_rollout_moved m;
+	struct fg_error err = FG_ERROR_INIT;
+	struct fg_buf got = FG_BUF_INIT;
+	char *gitdir = fg_asprintf("%s/w/.git", dir);
+	size_t i;
+
+	assert_non_null(gitdir);
+	if (fg_rollout_moved_to(&m, gitdir, old, new, &err) < 0)
+		fail_msg("fg_rollout_moved_to: %s", err.message);
+	for (i = 0; i < m.count; i++) {
+		fg_buf_printf(&got, "%s%s", i ? "," : "", m.branches[i]);
+		assert_int_equal(strlen(m.tips[i]), 40);
+	}
+	assert_string_equal(got.len ? fg_buf_cstr(&got) : "", want);
+	fg_buf_release(&got);
+	fg_rollout_moved_release(&m);
+	free(gitdir);
+}
+
+static void test_subscriptions_and_moves(void **state)
+{
+	static const char zero[] = "0000000000000000000000000000000000000000";
 	struct fg_error err = FG_ERROR_INIT;
 	struct fg_rollout_subs subs;
 	git_repository *repo = NULL;
-	char *a, *gitdir;
+	char *a, *b, *c, *gitdir;
 
 	free(sh("git init -q -b production w"));
 	a = commit_fleet("default_branch: production\\n", "subscribed_branch: canary\\n",
@@ -210,10 +233,25 @@ static void test_subscriptions(void **state)
 	assert_null(fg_rollout_subs_follows(&subs, NULL, D1));
 	assert_string_equal(fg_rollout_subs_follows(&subs, "canary", D1), "canary");
 	fg_rollout_subs_release(&subs);
+	/* created: every branch it names gained devices */
+	assert_moved(zero, a, "canary,production");
+	assert_moved(a, a, "");
+	/* D2 moves to canary; D1 to a branch that does not exist (skipped) */
+	b = commit_fleet("default_branch: production\\n", "subscribed_branch: ghost\\n",
+			 "subscribed_branch: canary\\n");
+	assert_moved(a, b, "canary");
+	/* a new default moves the devices without their own branch */
+	free(sh("git -C w branch main"));
+	c = commit_fleet("default_branch: main\\n", "subscribed_branch: ghost\\n",
+			 "subscribed_branch: canary\\n");
+	assert_moved(b, c, "main");
+	assert_moved(c, b, "production");
 	git_repository_free(repo);
 	git_libgit2_shutdown();
 	free(gitdir);
 	free(a);
+	free(b);
+	free(c);
 }
 
 static void test_ids_sorted_lookup(void **state)
@@ -289,7 +327,7 @@ int main(void)
 		cmocka_unit_test(test_secret_read_and_trimmed),
 		cmocka_unit_test(test_secret_refusals),
 		cmocka_unit_test(test_device_branch_table),
-		cmocka_unit_test(test_subscriptions),
+		cmocka_unit_test(test_subscriptions_and_moves),
 		cmocka_unit_test(test_ids_sorted_lookup),
 		cmocka_unit_test(test_state_round_trip),
 		cmocka_unit_test(test_parse_device_ids),
