@@ -31,6 +31,9 @@ export GIT_AUTHOR_NAME=b GIT_AUTHOR_EMAIL=b@example.com \
 	GIT_COMMITTER_NAME=b GIT_COMMITTER_EMAIL=b@example.com
 printf 'bench-token\n' >"$T/token"
 chmod 600 "$T/token"
+# The engine rolls out only branches the policy lists; production is the
+# top of this chain, so its fleet files say who follows which branch.
+printf 'version: 1\nbranches:\n  production: { promote_from: [canary] }\n  canary: { promote_from: [main] }\n' >"$T/policy.yaml"
 
 fleet() { # fleet RPI4-IMAGE PI3-IMAGE
 	cat >"$T/work/fleet.yaml" <<EOF
@@ -52,6 +55,7 @@ measure() {
 	start=$(date +%s.%N)
 	/usr/bin/time -f %M -o "$T/rss" "$FG" "$@" --repo "$T/repo.git" production \
 		--mender-url "$MD_URL" --token-file "$T/token" --state-dir "$T/state" \
+		--policy "$T/policy.yaml" \
 		>"$T/out" 2>"$T/err" || echo "  ($label exited $?: $(tail -n 1 "$T/err"))"
 	end=$(date +%s.%N)
 	md_ctl GET /_double/requests >"$T/requests.json"

@@ -331,3 +331,25 @@ fail:
 	json_decref(merged);
 	return NULL;
 }
+
+const char *fg_fleet_device_branch(const char *tag, const char *file_branch,
+				   const char *default_branch,
+				   enum fg_fleet_branch_source *src)
+{
+	enum fg_fleet_branch_source from = FG_FLEET_BRANCH_NONE;
+	const char *branch = NULL;
+
+	if (tag && *tag) {
+		from = FG_FLEET_BRANCH_TAG;
+		branch = tag;
+	} else if (file_branch && *file_branch) {
+		from = FG_FLEET_BRANCH_FILE;
+		branch = file_branch;
+	} else if (default_branch && *default_branch) {
+		from = FG_FLEET_BRANCH_DEFAULT;
+		branch = default_branch;
+	}
+	if (src)
+		*src = from;
+	return branch;
+}

@@ -97,6 +97,25 @@ int fg_fleet_load_config_schema(struct fg_schema **out, struct fg_source *src,
 				const struct fg_yaml_limits *limits,
 				struct fg_diags *diags, struct fg_error *err);
 
+/* Where the branch a device follows comes from. */
+enum fg_fleet_branch_source {
+	FG_FLEET_BRANCH_NONE,    /* nothing subscribes it */
+	FG_FLEET_BRANCH_TAG,     /* Mender inventory tag subscribed_branch */
+	FG_FLEET_BRANCH_FILE,    /* device file subscribed_branch */
+	FG_FLEET_BRANCH_DEFAULT  /* fleet.yaml default_branch */
+};
+
+/* The branch a device follows (the `subscribed-branch` rule): its Mender
+ * tag (the server admin's), else its device file's subscribed_branch, else
+ * the fleet's default_branch. An empty string counts as unset at every
+ * level, so an empty tag or file value falls through to the next. The file
+ * and default values must come from the subscriptions branch, never from
+ * the branch being rolled out. Returns one of the arguments (borrowed), or
+ * NULL when none is set; *src (when non-NULL) says which. Never fails. */
+const char *fg_fleet_device_branch(const char *tag, const char *file_branch,
+				   const char *default_branch,
+				   enum fg_fleet_branch_source *src);
+
 /* A device's effective configuration: a new object holding the fleet's
  * configuration (may be NULL) with the device's (may be NULL) merged over
  * it, key by key. Non-object inputs count as empty. NULL on out of memory. */

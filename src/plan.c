@@ -1,5 +1,6 @@
 #include "plan.h"
 #include "buf.h"
+#include "fleet.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -15,6 +16,7 @@ struct builder {
 	const struct fg_plan_input *in;
 	struct fg_plan *plan;
 	struct slot *wants;     /* desired devices by id */
+	struct slot *follows;   /* subscriptions by id */
 	struct slot *scope;     /* config_scope by id; NULL: everything */
 	unsigned char *matched; /* per desired device: seen in Mender */
 	unsigned char *duplicate; /* per fact: a later copy of an earlier id */
@@ -52,6 +54,11 @@ static size_t slot_find(const struct slot *idx, size_t n, const char *key)
 static const char *want_key(const void *base, size_t i)
 {
 	return ((const struct fg_plan_want *)base)[i].id;
+}
+
+static const char *follow_key(const void *base, size_t i)
+{
+	return ((const struct fg_plan_follow *)base)[i].id;
 }
 
 static const char *fact_key(const void *base, size_t i)
@@ -137,23 +144,26 @@ size_t fg_plan_json_string_size(const char *s)
 
 /* ---- subscribers ---- */
 
-/* Same precedence as the reference playbook: inventory tag > device file >
- * fleet default. */
-static const char *resolve_branch(const struct fg_plan_fact *f,
-				  const struct fg_plan_want *w,
-				  const char *fallback,
-				  enum fg_plan_branch_source *src)
+/* The branch device `id` follows (fg_fleet_device_branch: tag > device
+ * file > default), the file and default read from the subscriptions
+ * branch only; NULL when nothing subscribes it. */
+static const char *resolve_branch(const struct builder *b, const char *id,
+				  const char *tag, enum fg_plan_branch_source *src)
 {
-	if (is_set(f->tag_branch)) {
-		*src = FG_PLAN_BRANCH_TAG;
-		return f->tag_branch;
+	const struct fg_plan_subscriptions *subs = b->in->subscriptions;
+	const char *file = NULL, *branch;
+	enum fg_fleet_branch_source from;
+	size_t pos;
+
+	if (subs) {
+		pos = slot_find(b->follows, subs->ndevices, id);
+		file = pos == FG_PLAN_NONE ? NULL : subs->devices[pos].branch;
 	}
-	if (w && is_set(w->subscribed_branch)) {
-		*src = FG_PLAN_BRANCH_FILE;
-		return w->subscribed_branch;
-	}
-	*src = FG_PLAN_BRANCH_DEFAULT;
-	return fallback;
+	branch = fg_fleet_device_branch(tag, file, subs ? subs->default_branch : NULL,
+					&from);
+	*src = from == FG_FLEET_BRANCH_TAG ? FG_PLAN_BRANCH_TAG :
+	       from == FG_FLEET_BRANCH_FILE ? FG_PLAN_BRANCH_FILE : FG_PLAN_BRANCH_DEFAULT;
+	return branch;
 }
 
 static struct fg_plan_device *add_device(struct builder *b)
@@ -354,13 +364,22 @@ static int in_scope(const struct builder *b, const char *id)
 	       slot_find(b->scope, b->in->nconfig_scope, id) != FG_PLAN_NONE;
 }
 
-static int plan_config(struct builder *b, struct fg_plan_device *dev,
-		       const struct fg_plan_fact *f, json_t *want)
+/* A configuration that needs a secret the branch may not resolve is not
+ * sent at all: sent without it, the device would lose a working value. */
+static int withhold_config(struct builder *b, struct fg_plan_device *dev,
+			   const char *secret)
 {
-	int rc = check_strings(b, dev->id, want);
+	dev->config = FG_PLAN_CONFIG_WITHHELD;
+	return dup_into(&dev->withheld, secret) ? fg_error_oom(b->err) : 0;
+}
 
-	if (rc)
-		return rc;
+static int plan_config(struct builder *b, struct fg_plan_device *dev,
+		       const struct fg_plan_fact *f, json_t *want, const char *withheld)
+{
+	int rc = withheld ? 0 : check_strings(b, dev->id, want);
+
+	if (rc || withheld)
+		return rc ? rc : withhold_config(b, dev, withheld);
 	/* DELETE .../deployments/devices/{id} cancels a pending configuration
 	 * deployment too, and `configured` would still match: deploy again. */
 	dev->config_redeploy = dev->abort && has_config_deployment(f);
@@ -399,8 +418,8 @@ static int plan_device(struct builder *b, const struct fg_plan_fact *f)
 		w = &d->devices[pos];
 		b->matched[pos] = 1;
 	}
-	branch = resolve_branch(f, w, d->default_branch, &src);
-	if (strcmp(branch, b->in->branch))
+	branch = resolve_branch(b, f->id, f->tag_branch, &src);
+	if (!branch || strcmp(branch, b->in->branch))
 		return 0;
 	dev = add_device(b);
 	if (!dev)
@@ -411,7 +430,9 @@ static int plan_device(struct builder *b, const struct fg_plan_fact *f)
 		rc = plan_os(dev, f, desired_image(d, w, f->device_type));
 	if (rc)
 		return fg_error_oom(b->err);
-	return plan_config(b, dev, f, w ? w->configuration : d->configuration);
+	if (w)
+		return plan_config(b, dev, f, w->configuration, w->withheld);
+	return plan_config(b, dev, f, d->configuration, d->withheld);
 }
 
 /* Only files that would follow this branch: the others are another
@@ -423,10 +444,13 @@ static int warn_missing(struct builder *b)
 
 	for (i = 0; i < d->ndevices; i++) {
 		const struct fg_plan_want *w = &d->devices[i];
-		const char *branch = is_set(w->subscribed_branch) ?
-				     w->subscribed_branch : d->default_branch;
+		enum fg_plan_branch_source src;
+		const char *branch;
 
-		if (b->matched[i] || strcmp(branch, b->in->branch))
+		if (b->matched[i])
+			continue;
+		branch = resolve_branch(b, w->id, NULL, &src);
+		if (!branch || strcmp(branch, b->in->branch))
 			continue;
 		if (fg_diags_add(&b->plan->warnings, w->path, 0, 0, NULL,
 				 "not-in-mender",
@@ -609,6 +633,7 @@ static void count_device(struct fg_plan_totals *t, const struct fg_plan_device *
 		[FG_PLAN_CONFIG_DEPLOY] = &t->config_deploy,
 		[FG_PLAN_CONFIG_NOT_CHECKED] = &t->config_not_checked,
 		[FG_PLAN_CONFIG_NOT_FETCHED] = &t->config_not_fetched,
+		[FG_PLAN_CONFIG_WITHHELD] = &t->config_withheld,
 	};
 
 	(*os[dev->os])++;
@@ -701,11 +726,22 @@ static int check_fact(const struct fg_plan_fact *f, size_t i, struct fg_error *e
 
 static int check_want(const struct fg_plan_want *w, size_t i, struct fg_error *err)
 {
-	const char *strings[] = { w->id, w->path, w->name, w->os_image };
+	const char *strings[] = { w->id, w->path, w->name, w->os_image, w->withheld };
 
 	if (!is_set(w->id))
 		return fg_error_set(err, FG_EINVALID, "device file %zu has no id", i);
-	return check_strings_utf8(strings, 4, "device file", i, err);
+	return check_strings_utf8(strings, 5, "device file", i, err);
+}
+
+static int check_follows(const struct fg_plan_subscriptions *subs, struct fg_error *err)
+{
+	size_t i;
+
+	for (i = 0; subs && i < subs->ndevices; i++)
+		if (!is_set(subs->devices[i].id))
+			return fg_error_set(err, FG_EINVALID, "subscription %zu has no "
+					    "device id", i);
+	return 0;
 }
 
 static int check_input(const struct fg_plan_input *in, struct fg_error *err)
@@ -713,13 +749,13 @@ static int check_input(const struct fg_plan_input *in, struct fg_error *err)
 	size_t i;
 	int rc = 0;
 
-	if (!in || !is_set(in->branch) || !is_set(in->commit) || !in->desired ||
-	    !is_set(in->desired->default_branch))
+	if (!in || !is_set(in->branch) || !is_set(in->commit) || !in->desired)
 		return fg_error_set(err, FG_EINVALID,
-				    "plan input needs a branch, a commit and a default branch");
+				    "plan input needs a branch, a commit and a desired state");
 	if (!is_utf8(in->branch) || !is_utf8(in->commit) ||
-	    !is_utf8(in->desired->default_branch))
+	    (in->desired->withheld && !is_utf8(in->desired->withheld)))
 		return fg_error_set(err, FG_EINVALID, "branch or commit is not UTF-8");
+	rc = check_follows(in->subscriptions, err);
 	for (i = 0; !rc && i < in->nfacts; i++)
 		rc = check_fact(&in->facts[i], i, err);
 	for (i = 0; !rc && i < in->desired->ndevices; i++)
@@ -740,11 +776,14 @@ static int builder_init(struct builder *b, const struct fg_plan_input *in,
 	    dup_into(&b->plan->commit, in->commit))
 		return fg_error_oom(err);
 	b->wants = index_build(in->desired->devices, in->desired->ndevices, want_key);
+	b->follows = in->subscriptions ?
+		index_build(in->subscriptions->devices, in->subscriptions->ndevices,
+			    follow_key) : calloc(1, sizeof(*b->follows));
 	b->matched = calloc(in->desired->ndevices + 1, 1);
 	b->duplicate = calloc(in->nfacts + 1, 1);
 	if (in->config_scope)
 		b->scope = index_build(in->config_scope, in->nconfig_scope, string_key);
-	if (!b->wants || !b->matched || !b->duplicate ||
+	if (!b->wants || !b->follows || !b->matched || !b->duplicate ||
 	    (in->config_scope && !b->scope))
 		return fg_error_oom(err);
 	return mark_duplicates(b);
@@ -771,6 +810,7 @@ int fg_plan_build(struct fg_plan **out, const struct fg_plan_input *in,
 	if (!rc)
 		rc = collect_actions(&b);
 	free(b.wants);
+	free(b.follows);
 	free(b.scope);
 	free(b.matched);
 	free(b.duplicate);
@@ -799,6 +839,7 @@ static void device_release(struct fg_plan_device *dev)
 	keys_release(&dev->changed);
 	keys_release(&dev->removed);
 	json_decref(dev->configuration);
+	free(dev->withheld);
 }
 
 void fg_plan_free(struct fg_plan *plan)

@@ -60,21 +60,41 @@ struct fg_plan_fact {
 
 /* ---- desired state: what the fleet files at C want (all borrowed) ---- */
 
+/* The subscribed_branch / default_branch values of C's own files are not
+ * here on purpose: who follows a branch is never decided by the content of
+ * the branch being rolled out (see fg_plan_subscriptions). */
 struct fg_plan_want {
 	const char *id;                /* device file name without .yaml */
 	const char *path;              /* the device file, for warnings; may be NULL */
 	const char *name;              /* may be NULL */
-	const char *subscribed_branch; /* may be NULL */
 	const char *os_image;          /* pin; NULL: os_images[device_type] */
 	json_t *configuration;         /* merged, secrets resolved; NULL: empty */
+	const char *withheld;          /* a secret the branch may not resolve
+					* (policy secrets): nothing is configured;
+					* NULL: none */
 };
 
 struct fg_plan_desired {
-	const char *default_branch;
 	json_t *os_images;     /* object device_type -> artifact name; may be NULL */
 	json_t *configuration; /* fleet-wide merged configuration, secrets
 				* resolved: what a device without a file gets */
+	const char *withheld;  /* as fg_plan_want.withheld, for that configuration */
 	const struct fg_plan_want *devices;
+	size_t ndevices;
+};
+
+/* ---- subscriptions: who follows which branch (all borrowed) ----
+ * Read from the subscriptions branch's tip (fg_policy_subscriptions_branch),
+ * whatever branch is planned; Mender tags (fg_plan_fact.tag_branch) win. */
+
+struct fg_plan_follow {
+	const char *id;     /* device file name without .yaml */
+	const char *branch; /* its subscribed_branch; NULL or "": unset */
+};
+
+struct fg_plan_subscriptions {
+	const char *default_branch;         /* NULL or "": none */
+	const struct fg_plan_follow *devices; /* sorted or not */
 	size_t ndevices;
 };
 
@@ -84,6 +104,9 @@ struct fg_plan_input {
 	const struct fg_plan_fact *facts;
 	size_t nfacts;
 	const struct fg_plan_desired *desired;
+	/* NULL: the subscriptions branch does not exist yet; only Mender tags
+	 * subscribe devices. */
+	const struct fg_plan_subscriptions *subscriptions;
 	/* Incremental mode: the devices whose desired configuration differs
 	 * between the last rolled-out commit and C. Only those are compared (and
 	 * need config facts); every other device counts as configured. NULL:
@@ -112,7 +135,9 @@ enum fg_plan_config {
 	FG_PLAN_CONFIG_IN_SYNC,
 	FG_PLAN_CONFIG_DEPLOY,      /* put configuration, then deploy */
 	FG_PLAN_CONFIG_NOT_CHECKED, /* outside config_scope: unchanged since the last rollout */
-	FG_PLAN_CONFIG_NOT_FETCHED  /* in scope, but the caller had no facts: skipped */
+	FG_PLAN_CONFIG_NOT_FETCHED, /* in scope, but the caller had no facts: skipped */
+	FG_PLAN_CONFIG_WITHHELD     /* references a secret the branch may not
+				     * resolve: nothing is sent */
 };
 
 struct fg_plan_keys {
@@ -137,6 +162,7 @@ struct fg_plan_device {
 	struct fg_plan_keys added, changed, removed; /* never values */
 	json_t *configuration; /* DEPLOY: new reference to the desired map, with
 				* secrets; for the PUT body only, never print */
+	char *withheld;    /* WITHHELD: the secret's name (never its value) */
 };
 
 struct fg_plan_deployment {
@@ -151,6 +177,7 @@ struct fg_plan_totals {
 	size_t mender_devices, subscribers, not_in_repo;
 	size_t os_deploy, os_in_sync, os_in_progress, os_no_image, aborts;
 	size_t config_deploy, config_in_sync, config_not_checked, config_not_fetched;
+	size_t config_withheld;
 };
 
 struct fg_plan {
@@ -170,8 +197,8 @@ struct fg_plan {
 };
 
 /* Builds the plan for in->branch into *out (caller frees with fg_plan_free).
- * Errors: FG_EINVALID when the input is incomplete (no branch, commit,
- * default branch or device id), a string is not UTF-8, or a desired
+ * Errors: FG_EINVALID when the input is incomplete (no branch, commit or
+ * device id), a string is not UTF-8, or a desired
  * configuration value is not a string (the fleet loader must have turned it
  * into one); FG_ELIMIT when one device id alone exceeds max_request;
  * FG_ENOMEM. *out is NULL on failure. */

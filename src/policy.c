@@ -347,14 +347,71 @@ static int parse_log(struct parser *p, const json_t *v, const char *pointer)
 
 static int parse_rollout(struct parser *p, const json_t *v, const char *pointer)
 {
-	static const char *const keys[] = { "skip_allowed", NULL };
+	static const char *const keys[] = { "skip_allowed", "subscriptions_from", NULL };
 	int rc;
 
 	if ((rc = expect_type(p, v, JSON_OBJECT, pointer, "'rollout'")) < 0 ||
-	    (rc = check_keys(p, v, pointer, "'rollout'", keys)) < 0)
+	    (rc = check_keys(p, v, pointer, "'rollout'", keys)) < 0 ||
+	    (rc = parse_optional_string(p, v, pointer, "subscriptions_from",
+					&p->policy->subscriptions_from)) < 0)
 		return rc;
 	return parse_optional_strlist(p, v, pointer, "skip_allowed",
 				      &p->policy->skip_rollout_allowed);
+}
+
+/* Who follows which branch is read from one branch only; a branch anyone
+ * may push to would hand every device to anyone. */
+static int check_subscriptions_from(struct parser *p)
+{
+	const char *b = p->policy->subscriptions_from;
+
+	if (!b || fg_policy_branch(p->policy, b))
+		return 0;
+	return bad(p, "/rollout/subscriptions_from", "subscriptions_from '%s' is not a "
+		   "protected branch; name one listed under 'branches' (the devices "
+		   "follow what that branch's fleet files say)", b);
+}
+
+static int parse_secret_rule(struct parser *p, const char *branch, const json_t *v,
+			     const char *pointer, struct fg_secret_rule *rule)
+{
+	if (!(rule->branch = fg_strdup(branch)))
+		return fg_error_oom(p->err);
+	if (!*branch)
+		return bad(p, pointer, "an empty branch name in 'secrets'");
+	if (json_is_string(v) && !strcmp(json_string_value(v), "*")) {
+		rule->all = true;
+		return 0;
+	}
+	if (!json_is_array(v))
+		return bad(p, pointer, "secrets of '%s' must be a list of secret names "
+			   "or \"*\", not %s", branch, type_name(v));
+	return copy_strlist(p, v, pointer, "a secret name", &rule->names);
+}
+
+static int parse_secrets(struct parser *p, const json_t *v, const char *pointer)
+{
+	struct fg_policy *pol = p->policy;
+	const char *branch;
+	json_t *names;
+	int rc;
+
+	if ((rc = expect_type(p, v, JSON_OBJECT, pointer, "'secrets'")) < 0)
+		return rc;
+	pol->secrets = calloc(json_object_size(v) + 1, sizeof(*pol->secrets));
+	if (!pol->secrets)
+		return fg_error_oom(p->err);
+	json_object_foreach((json_t *)v, branch, names) {
+		char *at = fg_json_pointer_append(pointer, branch);
+
+		if (!at)
+			return fg_error_oom(p->err);
+		rc = parse_secret_rule(p, branch, names, at, &pol->secrets[pol->secret_count++]);
+		free(at);
+		if (rc < 0)
+			return rc;
+	}
+	return 0;
 }
 
 static int parse_validate(struct parser *p, const json_t *root)
@@ -431,7 +488,7 @@ static int parse_root(struct parser *p, const json_t *root)
 {
 	static const char *const keys[] = { "version", "branches", "groups", "bypass",
 					    "validate", "mender", "secrets_dir",
-					    "spool_dir", "log", "rollout", NULL };
+					    "spool_dir", "log", "rollout", "secrets", NULL };
 	const json_t *v;
 	int rc;
 
@@ -457,8 +514,12 @@ static int parse_root(struct parser *p, const json_t *root)
 	if ((v = json_object_get(root, "rollout")) &&
 	    (rc = parse_rollout(p, v, "/rollout")) < 0)
 		return rc;
+	if ((v = json_object_get(root, "secrets")) &&
+	    (rc = parse_secrets(p, v, "/secrets")) < 0)
+		return rc;
 	if ((rc = parse_optional_string(p, root, "", "secrets_dir", &p->policy->secrets_dir)) < 0 ||
-	    (rc = parse_optional_string(p, root, "", "spool_dir", &p->policy->spool_dir)) < 0)
+	    (rc = parse_optional_string(p, root, "", "spool_dir", &p->policy->spool_dir)) < 0 ||
+	    (rc = check_subscriptions_from(p)) < 0)
 		return rc;
 	return check_all_group_refs(p);
 }
@@ -639,6 +700,76 @@ bool fg_policy_promotes_from(const struct fg_branch_rule *rule, const char *bran
 	return false;
 }
 
+static bool is_pattern(const char *s)
+{
+	return strpbrk(s, "*?[\\") != NULL;
+}
+
+bool fg_policy_rolls_out(const struct fg_policy *policy, const char *branch)
+{
+	size_t i, j;
+
+	if (fg_policy_branch(policy, branch))
+		return true;
+	for (i = 0; i < policy->branch_count; i++) {
+		const struct fg_strlist *from = &policy->branches[i].promote_from;
+
+		for (j = 0; j < from->count; j++)
+			if (!is_pattern(from->items[j]) && !strcmp(from->items[j], branch))
+				return true;
+	}
+	return false;
+}
+
+static bool promoted_by_another(const struct fg_policy *policy,
+				const struct fg_branch_rule *rule)
+{
+	size_t i;
+
+	for (i = 0; i < policy->branch_count; i++)
+		if (&policy->branches[i] != rule &&
+		    fg_policy_promotes_from(&policy->branches[i], rule->name))
+			return true;
+	return false;
+}
+
+const char *fg_policy_subscriptions_branch(const struct fg_policy *policy)
+{
+	const char *top = NULL;
+	size_t i;
+
+	if (policy->subscriptions_from)
+		return policy->subscriptions_from;
+	for (i = 0; i < policy->branch_count; i++) {
+		if (promoted_by_another(policy, &policy->branches[i]))
+			continue;
+		if (top)
+			return NULL; /* two chains: the admin must name one */
+		top = policy->branches[i].name;
+	}
+	return top;
+}
+
+bool fg_policy_secret_allowed(const struct fg_policy *policy, const char *branch,
+			      const char *name)
+{
+	size_t i, j;
+
+	for (i = 0; i < policy->secret_count; i++) {
+		const struct fg_secret_rule *rule = &policy->secrets[i];
+
+		if (strcmp(rule->branch, branch))
+			continue;
+		if (rule->all)
+			return true;
+		for (j = 0; j < rule->names.count; j++)
+			if (!strcmp(rule->names.items[j], name))
+				return true;
+		return false;
+	}
+	return fg_policy_branch(policy, branch) != NULL;
+}
+
 static void strlist_free(struct fg_strlist *list)
 {
 	size_t i;
@@ -667,6 +798,12 @@ void fg_policy_free(struct fg_policy *policy)
 	free(policy->groups);
 	strlist_free(&policy->bypass);
 	strlist_free(&policy->skip_rollout_allowed);
+	free(policy->subscriptions_from);
+	for (i = 0; i < policy->secret_count; i++) {
+		free(policy->secrets[i].branch);
+		strlist_free(&policy->secrets[i].names);
+	}
+	free(policy->secrets);
 	free(policy->mender.url);
 	free(policy->mender.token_file);
 	free(policy->mender.username_file);

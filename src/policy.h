@@ -41,6 +41,13 @@ enum fg_validate_scope {
 	FG_VALIDATE_PROTECTED  /* only branches listed under `branches` */
 };
 
+/* Which secrets a branch's rollout may resolve (`secrets:` in the policy). */
+struct fg_secret_rule {
+	char *branch;               /* exact branch name */
+	bool all;                   /* "*": every secret */
+	struct fg_strlist names;    /* else these secret names */
+};
+
 struct fg_mender_settings {
 	char *url;
 	char *token_file;
@@ -64,6 +71,10 @@ struct fg_policy {
 	char *log_file;
 	bool log_syslog;
 	struct fg_strlist skip_rollout_allowed;
+	char *subscriptions_from;  /* rollout.subscriptions_from; NULL: the top
+				    * of the promotion chain */
+	struct fg_secret_rule *secrets;
+	size_t secret_count;
 };
 
 /* Loads and checks the policy at `path`. Refuses (FG_EPERM) a file or
@@ -89,6 +100,25 @@ bool fg_policy_user_in(const struct fg_policy *policy,
 
 /* Whether `branch` matches one of rule->promote_from (fnmatch patterns). */
 bool fg_policy_promotes_from(const struct fg_branch_rule *rule, const char *branch);
+
+/* Whether rollouts of `branch` may happen at all (rule `rollout-branches`):
+ * it is protected, or some promote_from names it literally (not through a
+ * pattern), like develop. feature/x never is, unless listed literally. */
+bool fg_policy_rolls_out(const struct fg_policy *policy, const char *branch);
+
+/* The subscriptions branch: the only branch whose fleet files say which
+ * device follows which branch. rollout.subscriptions_from when set (the
+ * parser made sure it is protected), else the top of the promotion chain:
+ * the one protected branch no other protected branch promotes from. NULL
+ * when there is no single top (then only Mender tags subscribe devices).
+ * Borrowed from the policy. */
+const char *fg_policy_subscriptions_branch(const struct fg_policy *policy);
+
+/* Whether a rollout of `branch` may resolve secret `name` (policy key
+ * `secrets`). A branch the key does not list may resolve every secret when
+ * it is protected and none otherwise. */
+bool fg_policy_secret_allowed(const struct fg_policy *policy, const char *branch,
+			      const char *name);
 
 /* Frees the policy; accepts NULL. */
 void fg_policy_free(struct fg_policy *policy);

@@ -7,7 +7,6 @@
 #include "queue.h"
 #include "rollout.h"
 #include "serverlog.h"
-#include "yaml_load.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -25,54 +24,14 @@ char *fg_post_receive_spool(const struct fg_policy *policy, const char *git_dir)
 	return fg_asprintf("%s/fleetgate/spool", git_dir);
 }
 
-/* default_branch of fleet.yaml at `commit`, or NULL (not a fleet, unreadable,
- * or a SHA-256 repository libgit2 cannot open: protected branches still get
- * their jobs then). */
-static char *fleet_default_branch(const char *git_dir, const char *commit)
+/* Rule rollout-branches: only branches the policy lists get jobs, whatever
+ * the pushed fleet.yaml says; a feature branch never reaches a device. */
+static bool branch_wants_rollout(const struct fg_policy *policy, const char *branch)
 {
-	struct fg_yaml_doc *doc = NULL;
-	git_repository *repo = NULL;
-	git_object *blob = NULL;
-	char *spec = fg_asprintf("%s:fleet.yaml", commit), *branch = NULL;
-
-	git_libgit2_init();
-	if (spec && git_repository_open_bare(&repo, git_dir) == 0 &&
-	    git_revparse_single(&blob, repo, spec) == 0 &&
-	    git_object_type(blob) == GIT_OBJECT_BLOB &&
-	    git_blob_rawsize((git_blob *)blob) <= FG_YAML_MAX_BYTES_DEFAULT &&
-	    fg_yaml_load_buffer(&doc, "fleet.yaml", git_blob_rawcontent((git_blob *)blob),
-				(size_t)git_blob_rawsize((git_blob *)blob), NULL, NULL) == 0)
-		branch = fg_strdup(json_string_value(json_object_get(doc->root,
-								      "default_branch")));
-	fg_yaml_doc_free(doc);
-	git_object_free(blob);
-	git_repository_free(repo);
-	git_libgit2_shutdown();
-	free(spec);
-	return branch;
-}
-
-static bool named_as_source(const struct fg_policy *policy, const char *branch)
-{
-	size_t i, j;
-
-	for (i = 0; i < policy->branch_count; i++)
-		for (j = 0; j < policy->branches[i].promote_from.count; j++)
-			if (!strcmp(policy->branches[i].promote_from.items[j], branch))
-				return true;
-	return false;
-}
-
-/* Feature branches have no devices; protected stages, literal sources such
- * as develop (lab boards) and the fleet's default branch may. */
-static bool branch_wants_rollout(const struct fg_policy *policy, const char *branch,
-				 const char *default_branch)
-{
-	if (default_branch && !strcmp(default_branch, branch))
-		return true;
 	if (!policy)
-		return true; /* without a policy we cannot tell; queue, never lose */
-	return fg_policy_branch(policy, branch) || named_as_source(policy, branch);
+		return true; /* cannot tell yet: queue, never lose; the worker
+			      * refuses the job if the fixed policy does not list it */
+	return fg_policy_rolls_out(policy, branch);
 }
 
 /* The default for -o fleetgate.dry-run: the engine's plan, on the pusher's
@@ -135,6 +94,57 @@ static int queue_branch(const struct fg_post_receive_input *in,
 	fg_serverlog(policy, "post-receive", "ref", u->refname, "new", u->new_id.hex,
 		     "verdict", "queued", "job", id, "pusher", pusher, NULL);
 	return 0;
+}
+
+/* The branches `moved` names that get a job of their own: listed by the
+ * policy, and not the pushed branch (it has its job already). */
+static bool moved_wants_rollout(const struct fg_policy *policy, const char *pushed,
+				const char *branch)
+{
+	return strcmp(branch, pushed) && fg_policy_rolls_out(policy, branch);
+}
+
+/* Rule moved-devices: a push to the subscriptions branch that moves devices
+ * to another branch also rolls that branch out at its tip, so a moved
+ * device gets its new branch's state now, not at that branch's next push. */
+static int queue_moved(const struct fg_post_receive_input *in,
+		       const struct fg_policy *policy, const char *git_dir,
+		       const char *spool, const struct fg_ref_update *u,
+		       const char *branch, const char *pusher, bool dry_run)
+{
+	const char *subs = policy ? fg_policy_subscriptions_branch(policy) : NULL;
+	struct fg_rollout_moved moved = { NULL, NULL, 0 };
+	struct fg_error err = FG_ERROR_INIT;
+	size_t i;
+	int rc = 0;
+
+	if (!subs || strcmp(subs, branch))
+		return 0;
+	if (fg_rollout_moved_to(&moved, git_dir, u->old_id.hex, u->new_id.hex, &err) < 0) {
+		fprintf(in->out, "fleetgate: WARNING: %s %.7s: cannot tell which branches "
+			"gained devices (%s); roll them out with 'fleetgate rollout --repo "
+			"%s BRANCH'\n", branch, u->new_id.hex, err.message, git_dir);
+		fg_serverlog(policy, "post-receive", "ref", u->refname, "new", u->new_id.hex,
+			     "verdict", "moved-unknown", "error", err.message, NULL);
+		return 0;
+	}
+	for (i = 0; rc == 0 && i < moved.count; i++) {
+		struct fg_ref_update m = { NULL, { { 0 } }, { { 0 } } };
+
+		if (!moved_wants_rollout(policy, branch, moved.branches[i]))
+			continue;
+		m.refname = fg_asprintf("refs/heads/%s", moved.branches[i]);
+		fg_oid_parse(&m.old_id, moved.tips[i], strlen(moved.tips[i]));
+		m.new_id = m.old_id;
+		fprintf(in->out, "fleetgate: %s %.7s moves devices to %s; %s is rolled out "
+			"at %.7s (moved-devices)\n", branch, u->new_id.hex, moved.branches[i],
+			moved.branches[i], moved.tips[i]);
+		rc = m.refname ? queue_branch(in, policy, git_dir, spool, &m,
+					      moved.branches[i], pusher, dry_run) : FG_ENOMEM;
+		free(m.refname);
+	}
+	fg_rollout_moved_release(&moved);
+	return rc;
 }
 
 static bool skip_allowed(const struct fg_post_receive_input *in,
@@ -225,15 +235,9 @@ int fg_post_receive_run(const struct fg_post_receive_input *in)
 	for (i = 0; i < updates.count; i++) {
 		const struct fg_ref_update *u = &updates.items[i];
 		const char *branch = fg_ref_branch_name(u->refname);
-		char *default_branch;
-		bool wanted;
 
-		if (!branch || fg_oid_is_zero(&u->new_id))
-			continue;
-		default_branch = fleet_default_branch(git_dir, u->new_id.hex);
-		wanted = branch_wants_rollout(policy, branch, default_branch);
-		free(default_branch);
-		if (!wanted)
+		if (!branch || fg_oid_is_zero(&u->new_id) ||
+		    !branch_wants_rollout(policy, branch))
 			continue;
 		if (skip) {
 			fprintf(in->out, "fleetgate: %s %.7s: rollout skipped at %s's request "
@@ -242,7 +246,8 @@ int fg_post_receive_run(const struct fg_post_receive_input *in)
 				     u->new_id.hex, "verdict", "skipped", "pusher", pusher, NULL);
 			continue;
 		}
-		if (queue_branch(in, policy, git_dir, spool, u, branch, pusher, dry_run) < 0)
+		if (queue_branch(in, policy, git_dir, spool, u, branch, pusher, dry_run) < 0 ||
+		    queue_moved(in, policy, git_dir, spool, u, branch, pusher, dry_run) < 0)
 			rc = FG_EIO;
 		else
 			queued |= !dry_run;

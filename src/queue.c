@@ -1,4 +1,5 @@
 #include "queue.h"
+#include "policy.h"
 #include "buf.h"
 #include "fsutil.h"
 
@@ -401,6 +402,25 @@ static int run_one(const char *spool, struct fg_job *job, fg_job_executor exec,
 	return save_job(spool, job, err);
 }
 
+/* Rule rollout-branches: a job file for a branch the policy never rolls
+ * out (left from an older fleetgate, or written by hand) fails at once;
+ * retrying could not make it right. */
+static int refuse_job(const char *spool, struct fg_job *job,
+		      struct fg_queue_run_stats *stats, struct fg_error *err)
+{
+	free(job->last_error);
+	job->last_error = fg_asprintf("refused: branch '%s' is never rolled out "
+				      "(rollout-branches); the policy lists it neither "
+				      "under 'branches' nor literally in a promote_from; "
+				      "drop the job (fleetgate queue drop)",
+				      job->branch);
+	if (!job->last_error)
+		return fg_error_oom(err);
+	job->state = FG_JOB_FAILED;
+	stats->failed++;
+	return save_job(spool, job, err);
+}
+
 /* One pass over the queue; *ran tells whether any job was run. */
 static int run_pass(const char *spool, fg_job_executor exec, void *ctx,
 		    const struct fg_queue_run_options *opts,
@@ -427,7 +447,10 @@ static int run_pass(const char *spool, fg_job_executor exec, void *ctx,
 				stats->next_due = job->next_attempt;
 			continue;
 		}
-		rc = run_one(spool, job, exec, ctx, stats, err);
+		if (opts->policy && !fg_policy_rolls_out(opts->policy, job->branch))
+			rc = refuse_job(spool, job, stats, err);
+		else
+			rc = run_one(spool, job, exec, ctx, stats, err);
 		*ran = true;
 	}
 	fg_job_list_release(&jobs);

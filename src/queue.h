@@ -89,17 +89,24 @@ struct fg_queue_run_stats {
 	time_t next_due;  /* 0: nothing waits for a retry */
 };
 
+struct fg_policy;
+
 struct fg_queue_run_options {
 	bool wait_for_retries; /* sleep until a retry is due, up to max_wait s */
 	unsigned max_wait;
 	bool ignore_backoff;   /* run waiting retries now (`queue run --now`) */
+	/* when set, a job for a branch it does not roll out
+	 * (fg_policy_rolls_out) fails at once without running */
+	const struct fg_policy *policy;
 };
 
-#define FG_QUEUE_RUN_OPTIONS_INIT { false, 0, false }
+#define FG_QUEUE_RUN_OPTIONS_INIT { .wait_for_retries = false, .max_wait = 0, \
+				    .ignore_backoff = false, .policy = NULL }
 
 /* Drains the queue with `exec`: takes the worker lock (returns 1 at once
- * when another worker holds it), supersedes older jobs of a branch, runs
- * due jobs, schedules retries. Returns 0 (or 1: another worker is active)
+ * when another worker holds it), supersedes older jobs of a branch, refuses
+ * jobs of branches opts->policy does not roll out, runs due jobs, schedules
+ * retries. Returns 0 (or 1: another worker is active)
  * or an FG_E* code when the spool itself cannot be read or written. */
 int fg_queue_run(const char *spool, fg_job_executor exec, void *ctx,
 		 const struct fg_queue_run_options *opts,

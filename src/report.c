@@ -28,6 +28,7 @@ static const char *const config_actions[] = {
 	[FG_PLAN_CONFIG_DEPLOY] = "deploy",
 	[FG_PLAN_CONFIG_NOT_CHECKED] = "not-checked",
 	[FG_PLAN_CONFIG_NOT_FETCHED] = "not-fetched",
+	[FG_PLAN_CONFIG_WITHHELD] = "withheld",
 };
 
 /* Device names and ids come from Mender and pushes: keep them from
@@ -71,16 +72,24 @@ static void os_reason(struct fg_buf *b, const struct fg_plan *p,
 	}
 }
 
-static void config_reason(struct fg_buf *b, const struct fg_plan_device *dev)
+static void config_reason(struct fg_buf *b, const struct fg_plan *p,
+			  const struct fg_plan_device *dev)
 {
 	static const char *const reasons[] = {
 		[FG_PLAN_CONFIG_IN_SYNC] = "in sync",
 		[FG_PLAN_CONFIG_DEPLOY] = "scheduled",
 		[FG_PLAN_CONFIG_NOT_CHECKED] = "not checked: unchanged since the last rollout",
 		[FG_PLAN_CONFIG_NOT_FETCHED] = "skipped: configuration not fetched from Mender",
+		[FG_PLAN_CONFIG_WITHHELD] = "withheld: secret '",
 	};
 
 	fg_buf_puts(b, reasons[dev->config]);
+	if (dev->config == FG_PLAN_CONFIG_WITHHELD) {
+		put_safe(b, dev->withheld);
+		fg_buf_puts(b, "' is not allowed for branch ");
+		put_safe(b, p->branch);
+		fg_buf_puts(b, " (policy secrets)");
+	}
 	if (dev->config_redeploy)
 		fg_buf_puts(b, " (again: the abort cancels its pending configuration deployment)");
 }
@@ -89,7 +98,8 @@ static int has_news(const struct fg_plan_device *dev)
 {
 	return dev->os != FG_PLAN_OS_IN_SYNC || dev->abort ||
 	       dev->config == FG_PLAN_CONFIG_DEPLOY ||
-	       dev->config == FG_PLAN_CONFIG_NOT_FETCHED;
+	       dev->config == FG_PLAN_CONFIG_NOT_FETCHED ||
+	       dev->config == FG_PLAN_CONFIG_WITHHELD;
 }
 
 /* ---- text ---- */
@@ -115,6 +125,8 @@ static void config_cell(struct fg_buf *b, const struct fg_plan_device *dev)
 		fg_buf_puts(b, "(unchanged)");
 	else if (dev->config == FG_PLAN_CONFIG_NOT_FETCHED)
 		fg_buf_puts(b, "(not fetched)");
+	else if (dev->config == FG_PLAN_CONFIG_WITHHELD)
+		fg_buf_puts(b, "(withheld)");
 	else if (!b->len && dev->config_redeploy)
 		fg_buf_puts(b, "(again)");
 }
@@ -140,9 +152,10 @@ static void action_cell(struct fg_buf *b, const struct fg_plan *p,
 		fg_buf_puts(b, b->len ? "; abort active deployments first" :
 				        "abort active deployments");
 	if (dev->config == FG_PLAN_CONFIG_DEPLOY ||
-	    dev->config == FG_PLAN_CONFIG_NOT_FETCHED) {
+	    dev->config == FG_PLAN_CONFIG_NOT_FETCHED ||
+	    dev->config == FG_PLAN_CONFIG_WITHHELD) {
 		fg_buf_puts(b, b->len ? "; configuration " : "configuration ");
-		config_reason(b, dev);
+		config_reason(b, p, dev);
 	}
 	if (!b->len)
 		fg_buf_puts(b, "in sync");
@@ -311,11 +324,11 @@ static void put_totals(struct fg_buf *out, const struct fg_plan *p)
 		      "  OS: %zu scheduled in %zu deployment%s, %zu in sync, "
 		      "%zu already in progress, %zu without image; %zu to abort first\n"
 		      "  configuration: %zu scheduled, %zu in sync, %zu not checked, "
-		      "%zu not fetched\n",
+		      "%zu not fetched, %zu withheld\n",
 		      t->not_in_repo, t->os_deploy, p->ndeployments,
 		      p->ndeployments == 1 ? "" : "s", t->os_in_sync, t->os_in_progress,
 		      t->os_no_image, t->aborts, t->config_deploy, t->config_in_sync,
-		      t->config_not_checked, t->config_not_fetched);
+		      t->config_not_checked, t->config_not_fetched, t->config_withheld);
 	if (fg_plan_is_empty(p))
 		fg_buf_puts(out, "nothing to do\n");
 }
@@ -387,7 +400,7 @@ static json_t *reason_json(const struct fg_plan *p, const struct fg_plan_device 
 	if (os)
 		os_reason(&b, p, dev);
 	else
-		config_reason(&b, dev);
+		config_reason(&b, p, dev);
 	s = b.failed ? NULL : json_string(fg_buf_cstr(&b));
 	fg_buf_release(&b);
 	return s;
@@ -447,7 +460,8 @@ json_t *fg_report_totals_json(const struct fg_plan *p)
 {
 	const struct fg_plan_totals *t = &p->totals;
 
-	return json_pack("{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I}",
+	return json_pack("{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I,"
+			 " s:I}",
 			 "mender_devices", (json_int_t)t->mender_devices,
 			 "subscribers", (json_int_t)t->subscribers,
 			 "not_in_repository", (json_int_t)t->not_in_repo,
@@ -460,7 +474,8 @@ json_t *fg_report_totals_json(const struct fg_plan *p)
 			 "configuration_scheduled", (json_int_t)t->config_deploy,
 			 "configuration_in_sync", (json_int_t)t->config_in_sync,
 			 "configuration_not_checked", (json_int_t)t->config_not_checked,
-			 "configuration_not_fetched", (json_int_t)t->config_not_fetched);
+			 "configuration_not_fetched", (json_int_t)t->config_not_fetched,
+			 "configuration_withheld", (json_int_t)t->config_withheld);
 }
 
 /* Writes prefix then v, and releases v. fg_plan_build admits only UTF-8,

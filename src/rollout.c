@@ -1,5 +1,6 @@
-/* The rollout engine: facts, desired state and scope (rollout_*.c), the
- * plan (plan.h), then aborts, deployments and configurations in that order. */
+/* The rollout engine: facts, subscriptions, desired state and scope
+ * (rollout_*.c), the plan (plan.h), then aborts, deployments and
+ * configurations in that order. */
 #include "rollout.h"
 #include "rollout_int.h"
 
@@ -13,6 +14,7 @@
 #include "http.h"
 #include "policy.h"
 #include "report.h"
+#include "serverlog.h"
 
 struct run {
 	const struct fg_rollout_options *o;
@@ -24,6 +26,7 @@ struct run {
 	char *state_dir;
 	struct fg_mender *m;
 	struct fg_rollout_facts facts;
+	struct fg_rollout_subs subscriptions;
 	struct fg_rollout_desired desired;
 	struct fg_rollout_ids scope, prev_subs, subs;
 	int full;          /* compare every subscriber's configuration */
@@ -72,12 +75,32 @@ static int resolve_commit(struct run *r, struct fg_error *err)
 	return rc;
 }
 
+/* Rule rollout-branches: only branches the admin listed ever reach devices;
+ * a job for another (an old job file, a hand-made one) is refused too. */
+static int check_branch(const struct fg_rollout_options *o, struct fg_error *err)
+{
+	if (!o->git_dir || !o->branch || !*o->branch)
+		return fg_error_set(err, FG_EINVALID, "a repository and a branch are needed");
+	if (!o->policy)
+		return fg_error_set(err, FG_EPERM, "no server policy: which branches roll "
+				    "out and which devices follow them is the policy's to "
+				    "say; pass --policy FILE");
+	if (!fg_policy_rolls_out(o->policy, o->branch))
+		return fg_error_set(err, FG_EPERM, "branch '%s' is never rolled out "
+				    "(rollout-branches): the policy lists it neither under "
+				    "'branches' nor literally in a promote_from; the server "
+				    "admin adds it there if devices should follow it",
+				    o->branch);
+	return 0;
+}
+
 static int open_repo(struct run *r, struct fg_error *err)
 {
 	const struct fg_rollout_options *o = r->o;
+	int rc = check_branch(o, err);
 
-	if (!o->git_dir || !o->branch || !*o->branch)
-		return fg_error_set(err, FG_EINVALID, "a repository and a branch are needed");
+	if (rc < 0)
+		return rc;
 	git_libgit2_init();
 	r->git_init = 1;
 	if (git_repository_open_ext(&r->repo, o->git_dir, GIT_REPOSITORY_OPEN_NO_SEARCH,
@@ -124,20 +147,14 @@ static int open_mender(struct run *r, struct fg_error *err)
 
 /* ---- facts and scope ---- */
 
-static const char *tag_of(void *ctx, const char *id)
+static bool follows_branch(void *ctx, const char *id)
 {
-	struct fg_rollout_facts *f = ctx;
-	size_t i = fg_rollout_facts_find(f, id);
+	struct run *r = ctx;
+	size_t i = fg_rollout_facts_find(&r->facts, id);
+	const char *tag = i == (size_t)-1 ? NULL : r->facts.items[i].tag_branch;
+	const char *branch = fg_rollout_subs_follows(&r->subscriptions, tag, id);
 
-	return i == (size_t)-1 ? NULL : f->items[i].tag_branch;
-}
-
-static const char *branch_of(struct run *r, const struct fg_plan_fact *x)
-{
-	const struct fg_plan_want *w = fg_rollout_desired_find(&r->desired, x->id);
-
-	return fg_rollout_follows(x->tag_branch, w ? w->subscribed_branch : NULL,
-				  r->desired.default_branch);
+	return branch && !strcmp(branch, r->o->branch);
 }
 
 /* The configuration scope: what changed since the last rollout of the
@@ -168,7 +185,7 @@ static int collect_subscribers(struct run *r, struct fg_error *err)
 	for (i = 0; i < r->facts.count; i++) {
 		const char *id = r->facts.items[i].id;
 
-		if (strcmp(branch_of(r, &r->facts.items[i]), r->o->branch))
+		if (!follows_branch(r, id))
 			continue;
 		if (fg_rollout_ids_add(&r->subs, id) < 0)
 			return fg_error_oom(err);
@@ -213,14 +230,18 @@ static int mender_rc(int rc, struct fg_error *err)
 
 static int gather(struct run *r, struct fg_error *err)
 {
-	struct fg_rollout_load in = { r->repo, &r->commit, r->o->branch, NULL, tag_of,
-				      &r->facts };
 	const struct fg_policy *p = r->o->policy;
+	struct fg_rollout_load in = {
+		.repo = r->repo, .commit = &r->commit, .branch = r->o->branch,
+		.secrets_dir = pick(r->o->secrets_dir, p->secrets_dir), .policy = p,
+		.follows = follows_branch, .follows_ctx = r,
+	};
 	int rc;
 
-	in.secrets_dir = pick(r->o->secrets_dir, p ? p->secrets_dir : NULL);
 	if ((rc = mender_rc(fg_rollout_facts_devices(&r->facts, r->m, err), err)) < 0 ||
 	    (rc = mender_rc(fg_rollout_facts_active(&r->facts, r->m, 0, err), err)) < 0 ||
+	    (rc = fg_rollout_subs_load(&r->subscriptions, r->repo,
+				       fg_policy_subscriptions_branch(p), err)) < 0 ||
 	    (rc = fg_rollout_desired_load(&r->desired, &in, err)) < 0 ||
 	    (rc = load_scope(r, err)) < 0 ||
 	    (rc = collect_subscribers(r, err)) < 0 ||
@@ -242,6 +263,7 @@ static int build_plan(struct run *r, struct fg_error *err)
 	in.facts = r->facts.items;
 	in.nfacts = r->facts.count;
 	in.desired = &r->desired.plan;
+	in.subscriptions = r->subscriptions.exists ? &r->subscriptions.plan : NULL;
 	in.config_scope = r->full ? NULL : r->scope.count ?
 		(const char *const *)r->scope.items : none; /* NULL would mean all */
 	in.nconfig_scope = r->full ? 0 : r->scope.count;
@@ -401,15 +423,38 @@ static void summary(struct run *r)
 		r->plan->ndeployments, r->configured, r->plan->nconfigs, r->failed);
 }
 
+/* Configurations the policy's `secrets` kept from devices, for the outcome:
+ * names only. Also logs one line per device on a real run. */
+static json_t *withheld_and_log(struct run *r)
+{
+	json_t *list = json_array();
+	size_t i;
+
+	for (i = 0; list && i < r->plan->ndevices; i++) {
+		const struct fg_plan_device *dev = &r->plan->devices[i];
+
+		if (dev->config != FG_PLAN_CONFIG_WITHHELD)
+			continue;
+		json_array_append_new(list, json_pack("{s:s, s:s}", "device", dev->id,
+						      "secret", dev->withheld));
+		if (!r->o->dry_run)
+			fg_serverlog(r->o->policy, "rollout", "branch", r->o->branch,
+				     "device", dev->id, "verdict", "configuration-withheld",
+				     "secret", dev->withheld, "rule", "policy secrets", NULL);
+	}
+	return list;
+}
+
 static json_t *outcome(struct run *r)
 {
-	return json_pack("{s:s, s:s, s:b, s:b, s:b, s:o?, s:O, s:I, s:{s:I, s:I}, s:I, s:O}",
+	return json_pack("{s:s, s:s, s:b, s:b, s:b, s:o?, s:O, s:I, s:{s:I, s:I}, s:o?,"
+			 " s:I, s:O}",
 		"branch", r->o->branch, "commit", r->hex, "dry_run", r->o->dry_run,
 		"full", r->full, "empty", fg_plan_is_empty(r->plan),
 		"totals", fg_report_totals_json(r->plan), "deployments", r->deployments,
 		"aborted", (json_int_t)r->aborted, "configurations",
 		"deployed", (json_int_t)r->configured,
-		"planned", (json_int_t)r->plan->nconfigs,
+		"planned", (json_int_t)r->plan->nconfigs, "withheld", withheld_and_log(r),
 		"warnings", (json_int_t)r->plan->warnings.count, "errors", r->errors);
 }
 
@@ -420,7 +465,10 @@ static int remember(struct run *r, json_t *report)
 {
 	struct fg_error e = FG_ERROR_INIT;
 
-	if (r->o->dry_run || r->failed || r->config_unfetched)
+	/* After a withheld configuration the next run compares every device,
+	 * so a secret the policy allows later reaches them. */
+	if (r->o->dry_run || r->failed || r->config_unfetched ||
+	    r->plan->totals.config_withheld)
 		return 0;
 	fg_rollout_ids_sort(&r->subs);
 	if (fg_rollout_state_set(r->state_dir, r->git_dir, r->o->branch, &r->commit,
@@ -438,6 +486,7 @@ static void run_release(struct run *r)
 {
 	fg_plan_free(r->plan); /* before the desired state wipes the secrets */
 	fg_rollout_desired_release(&r->desired);
+	fg_rollout_subs_release(&r->subscriptions);
 	fg_rollout_facts_release(&r->facts);
 	fg_rollout_ids_release(&r->scope);
 	fg_rollout_ids_release(&r->prev_subs);

@@ -1,10 +1,15 @@
 /*
  * rollout.h: the rollout engine, one branch at one commit, end to end.
  *
- * Gathers facts from Mender (mender.h), the desired state from the fleet
- * files at the commit (fleet.h), with {secret: NAME} resolved from the
- * server's secrets directory, builds the plan (plan.h) and, unless it is a
- * dry run, applies it: aborts, OS deployments, configuration put + deploy.
+ * Refuses a branch the policy does not roll out (fg_policy_rolls_out).
+ * Gathers facts from Mender (mender.h), who follows the branch from the
+ * Mender tags and the subscriptions branch's tip (never from the rolled-out
+ * branch's own files), the desired state from the fleet files at the commit
+ * (fleet.h), with {secret: NAME} resolved from the server's secrets
+ * directory when the policy lets the branch resolve NAME (else that
+ * device's configuration is withheld), builds the plan (plan.h) and, unless
+ * it is a dry run, applies it: aborts, OS deployments, configuration put +
+ * deploy.
  * It remembers, per repository and branch, the last commit it rolled out,
  * so the next run asks Mender for configurations only where the desired
  * configuration changed (`full` reconciles every subscriber).
@@ -30,7 +35,8 @@ struct fg_rollout_options {
 	const char *git_dir;          /* the bare repository */
 	const char *branch;           /* B */
 	const char *rev;              /* C; NULL: the tip of B */
-	const struct fg_policy *policy; /* may be NULL when every override is set */
+	const struct fg_policy *policy; /* required: which branches roll out, who
+					 * follows them, which secrets they get */
 	/* overrides of the policy for local use (NULL: the policy's) */
 	const char *mender_url;
 	const char *token_file;
@@ -52,17 +58,38 @@ struct fg_rollout_options {
  * to json_report): {"branch", "commit", "dry_run", "full", "empty",
  * "totals": {...}, "deployments": [{"id", "name", "artifact", "devices"
  * (count), "result": created|exists|failed}...], "aborted",
- * "configurations": {"deployed", "planned"}, "warnings" (count), "errors":
+ * "configurations": {"deployed", "planned"}, "withheld": [{"device",
+ * "secret"}...] (configurations not sent, policy secrets; names only),
+ * "warnings" (count), "errors":
  * [messages], "state_error" (only when the state could not be written; the
  * next run is then a full one)}; when the return is FG_ENET after applying,
  * *report is set too.
  * Returns 0 when everything planned was applied (or nothing was needed),
  * FG_ENET when Mender could not be reached or a call kept failing (the
  * caller retries later; what was done is idempotent; err names the call,
- * the HTTP status and Mender's message), other FG_E* codes for bad input
- * (branch or commit missing, broken fleet files, unreadable or unsafe
- * secret, no Mender URL). */
+ * the HTTP status and Mender's message), FG_EPERM when there is no policy
+ * or the policy does not roll out the branch (rule rollout-branches), other
+ * FG_E* codes for bad input (branch or commit missing, broken fleet files,
+ * unreadable or unsafe secret, no Mender URL). */
 int fg_rollout_run(const struct fg_rollout_options *opts, json_t **report,
 		   struct fg_error *err);
+
+/* The branches that gained devices when the subscriptions branch moved
+ * from old_hex to new_hex (all zeros: created): a device file whose
+ * subscribed_branch changed, or a changed default_branch. Only branches
+ * that exist are listed, once each, with their tips. Owned by the struct;
+ * released with fg_rollout_moved_release. */
+struct fg_rollout_moved {
+	char **branches; /* sorted */
+	char **tips;     /* hex commit ids */
+	size_t count;
+};
+
+/* Fills *out for the bare repository git_dir. FG_EIO when the repository or
+ * a commit cannot be read (also for SHA-256 repositories, which libgit2
+ * cannot open), FG_EINVALID for a broken device file, FG_ENOMEM. */
+int fg_rollout_moved_to(struct fg_rollout_moved *out, const char *git_dir,
+			const char *old_hex, const char *new_hex, struct fg_error *err);
+void fg_rollout_moved_release(struct fg_rollout_moved *m);
 
 #endif

@@ -1,5 +1,6 @@
 /* The desired state of a rollout: the fleet files at commit C, with
- * {secret: NAME} resolved from the server's secrets directory. */
+ * {secret: NAME} resolved from the server's secrets directory when the
+ * policy lets the branch resolve NAME. */
 #include "rollout_int.h"
 
 #include <errno.h>
@@ -11,15 +12,8 @@
 
 #include "buf.h"
 #include "fleet.h"
+#include "policy.h"
 #include "tree_source.h"
-
-const char *fg_rollout_follows(const char *tag, const char *file_branch,
-			       const char *default_branch)
-{
-	if (tag && *tag)
-		return tag;
-	return file_branch ? file_branch : default_branch;
-}
 
 /* ---- secrets ---- */
 
@@ -131,17 +125,51 @@ static json_t *secret_value(struct fg_rollout_desired *d, const char *dir,
 	return v;
 }
 
-static json_t *not_a_value(const char *path, const char *key, struct fg_error *err)
+static int not_a_value(const char *path, const char *key, struct fg_error *err)
 {
-	fg_error_set(err, FG_EINVALID, "%s: configuration key '%s' is neither a "
-		     "string nor {secret: NAME}; run fleetgate check", path, key);
-	return NULL;
+	return fg_error_set(err, FG_EINVALID, "%s: configuration key '%s' is neither "
+			    "a string nor {secret: NAME}; run fleetgate check", path, key);
+}
+
+/* Policy `secrets`: content flows through develop with its secret names;
+ * only a branch the policy trusts with NAME gets its value. */
+static bool secret_allowed(const struct fg_rollout_load *in, const char *name)
+{
+	return in->policy && fg_policy_secret_allowed(in->policy, in->branch, name);
+}
+
+/* *val: a new reference to the value of configuration key `key`, or NULL
+ * when it needs a secret the branch may not resolve (then *withheld names
+ * the first such secret, and the secret file is never opened). */
+static int resolve_value(struct fg_rollout_desired *d, const struct fg_rollout_load *in,
+			 const char *key, json_t *v, const char *path, json_t **val,
+			 char **withheld, struct fg_error *err)
+{
+	json_t *ref = json_object_get(v, "secret");
+	const char *name = json_string_value(ref);
+
+	*val = NULL;
+	if (json_is_string(v)) {
+		*val = json_incref(v);
+		return 0;
+	}
+	if (!name || json_object_size(v) != 1)
+		return not_a_value(path, key, err);
+	if (!secret_allowed(in, name)) {
+		if (!*withheld && !(*withheld = fg_strdup(name)))
+			return fg_error_oom(err);
+		return 0;
+	}
+	*val = json_incref(secret_value(d, in->secrets_dir, name, err));
+	return *val ? 0 : err && err->code ? err->code : fg_error_oom(err);
 }
 
 /* A new map of string values from a configuration of strings and secret
- * references. */
-static json_t *resolve(struct fg_rollout_desired *d, const char *dir,
-		       const json_t *conf, const char *path, struct fg_error *err)
+ * references. With *withheld set on return the map lacks keys and must not
+ * be sent. */
+static json_t *resolve(struct fg_rollout_desired *d, const struct fg_rollout_load *in,
+		       const json_t *conf, const char *path, char **withheld,
+		       struct fg_error *err)
 {
 	json_t *out, *v, *val;
 	const char *key;
@@ -156,15 +184,10 @@ static json_t *resolve(struct fg_rollout_desired *d, const char *dir,
 		return NULL;
 	}
 	json_object_foreach((json_t *)conf, key, v) {
-		json_t *ref = json_object_get(v, "secret");
-
-		if (json_is_string(v))
-			val = json_incref(v);
-		else if (json_is_string(ref) && json_object_size(v) == 1)
-			val = json_incref(secret_value(d, dir, json_string_value(ref), err));
-		else
-			val = not_a_value(path, key, err);
-		if (!val || json_object_set_new(out, key, val) < 0) {
+		if (resolve_value(d, in, key, v, path, &val, withheld, err) < 0 ||
+		    (val && json_object_set_new(out, key, val) < 0)) {
+			if (err && !err->code)
+				fg_error_oom(err);
 			json_decref(out);
 			return NULL;
 		}
@@ -198,8 +221,10 @@ static int opt_string(json_t *root, const char *key, char **out, const char *pat
 	return (*out = fg_strdup(json_string_value(v))) ? 0 : fg_error_oom(err);
 }
 
+/* default_branch is not read: who follows the branch comes from the
+ * subscriptions branch (rollout_subs.c), never from C's own files. */
 static int load_fleet(struct fg_rollout_desired *d, struct fg_source *src,
-		      const char *secrets_dir, struct fg_error *err)
+		      const struct fg_rollout_load *in, struct fg_error *err)
 {
 	struct fg_diags diags = FG_DIAGS_INIT;
 	struct fg_yaml_doc *doc = NULL;
@@ -209,16 +234,12 @@ static int load_fleet(struct fg_rollout_desired *d, struct fg_source *src,
 	if (rc == 0 && (diags.count || !doc || !json_is_object(doc->root)))
 		rc = diags.count ? first_finding(&diags, err) :
 			fg_error_set(err, FG_EINVALID, FG_FLEET_FILE " is not a mapping");
-	if (rc == 0)
-		rc = opt_string(doc->root, "default_branch", &d->default_branch,
-				FG_FLEET_FILE, err);
-	if (rc == 0 && !d->default_branch)
-		rc = fg_error_set(err, FG_EINVALID, FG_FLEET_FILE " has no default_branch");
 	if (rc == 0) {
 		d->os_images = json_incref(json_object_get(doc->root, "os_images"));
 		conf = json_object_get(doc->root, "configuration");
 		d->conf = conf && !json_is_null(conf) ?
-			resolve(d, secrets_dir, conf, FG_FLEET_FILE, err) : json_object();
+			resolve(d, in, conf, FG_FLEET_FILE, &d->conf_withheld, err) :
+			json_object();
 		if (!d->conf)
 			rc = err && err->code ? err->code : fg_error_oom(err);
 	}
@@ -233,34 +254,47 @@ struct walk_ctx {
 	struct fg_error *err;
 };
 
+/* The fleet-wide configuration is merged into every device's: when it is
+ * withheld, so is theirs. */
+static int withhold_fleet(struct walk_ctx *w, struct fg_plan_want *want)
+{
+	if (!want->withheld)
+		want->withheld = fg_strdup(w->d->conf_withheld);
+	return want->withheld ? 0 : fg_error_oom(w->err);
+}
+
+/* The file's subscribed_branch is ignored here on purpose: the
+ * subscriptions branch decides who follows (w->in->follows). */
 static int want_fill(struct walk_ctx *w, struct fg_plan_want *want, json_t *root,
 		     const char *path)
 {
 	struct fg_error *err = w->err;
-	const char *tag, *follows;
+	char *withheld = NULL;
 	json_t *conf;
 	int rc;
 
 	if ((rc = opt_string(root, "name", (char **)&want->name, path, err)) < 0 ||
-	    (rc = opt_string(root, "subscribed_branch", (char **)&want->subscribed_branch,
-			     path, err)) < 0 ||
 	    (rc = opt_string(root, "os_image", (char **)&want->os_image, path, err)) < 0)
 		return rc;
-	tag = w->in->tag ? w->in->tag(w->in->tag_ctx, want->id) : NULL;
-	follows = fg_rollout_follows(tag, want->subscribed_branch, w->d->default_branch);
-	if (strcmp(follows, w->in->branch))
+	if (!w->in->follows || !w->in->follows(w->in->follows_ctx, want->id))
 		return 0; /* its configuration is another branch's business */
 	conf = json_object_get(root, "configuration");
 	if (!conf || json_is_null(conf) ||
 	    (json_is_object(conf) && !json_object_size(conf))) {
+		if (w->d->conf_withheld)
+			return withhold_fleet(w, want);
 		want->configuration = json_incref(w->d->conf);
 		return 0;
 	}
-	conf = resolve(w->d, w->in->secrets_dir, conf, path, err);
+	conf = resolve(w->d, w->in, conf, path, &withheld, err);
+	want->withheld = withheld;
 	if (!conf)
 		return err && err->code ? err->code : fg_error_oom(err);
-	want->configuration = fg_fleet_merge_configuration(w->d->conf, conf);
+	if (!withheld && !w->d->conf_withheld)
+		want->configuration = fg_fleet_merge_configuration(w->d->conf, conf);
 	json_decref(conf);
+	if (withheld || w->d->conf_withheld)
+		return withhold_fleet(w, want);
 	return want->configuration ? 0 : fg_error_oom(err);
 }
 
@@ -269,8 +303,8 @@ static void want_release(struct fg_plan_want *w)
 	free((char *)w->id);
 	free((char *)w->path);
 	free((char *)w->name);
-	free((char *)w->subscribed_branch);
 	free((char *)w->os_image);
+	free((char *)w->withheld);
 	json_decref(w->configuration);
 }
 
@@ -352,7 +386,7 @@ int fg_rollout_desired_load(struct fg_rollout_desired *d,
 		return fg_error_oom(err);
 	rc = fg_source_open_git(&src, in->repo, in->commit, err);
 	if (rc == 0)
-		rc = load_fleet(d, src, in->secrets_dir, err);
+		rc = load_fleet(d, src, in, err);
 	if (rc == 0) {
 		rc = fg_source_walk(src, FG_FLEET_DEVICES_DIR, walk_cb, &w, err);
 		if (rc == FG_ENOTFOUND)
@@ -361,9 +395,9 @@ int fg_rollout_desired_load(struct fg_rollout_desired *d,
 	if (rc == 0)
 		rc = sort_wants(d, err);
 	fg_source_free(src);
-	d->plan.default_branch = d->default_branch;
 	d->plan.os_images = d->os_images;
-	d->plan.configuration = d->conf;
+	d->plan.configuration = d->conf_withheld ? NULL : d->conf;
+	d->plan.withheld = d->conf_withheld;
 	d->plan.devices = d->wants;
 	d->plan.ndevices = d->nwants;
 	return rc;
@@ -396,7 +430,7 @@ void fg_rollout_desired_release(struct fg_rollout_desired *d)
 	for (i = 0; i < d->nwants; i++)
 		want_release(&d->wants[i]);
 	free(d->wants);
-	free(d->default_branch);
+	free(d->conf_withheld);
 	json_decref(d->os_images);
 	json_decref(d->conf);
 	wipe_secrets(d->secrets);

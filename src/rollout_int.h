@@ -16,42 +16,69 @@
 
 #include <git2.h>
 #include <jansson.h>
+#include <stdbool.h>
 
 #include "error.h"
 #include "mender.h"
 #include "plan.h"
 
-/* The branch a device follows: its Mender tag if set, else its device
- * file's subscribed_branch, else the fleet default (the planner's rule). */
-const char *fg_rollout_follows(const char *tag, const char *file_branch,
-			       const char *default_branch);
+struct fg_policy;
+
+/* ---- subscriptions (rollout_subs.c) ---- */
+
+/* Who follows which branch according to the subscriptions branch's tip:
+ * its fleet.yaml default_branch and its device files' subscribed_branch. */
+struct fg_rollout_subs {
+	struct fg_plan_subscriptions plan; /* points into the fields below */
+	char *branch;                /* the subscriptions branch; NULL: none */
+	bool exists;                 /* it has a tip */
+	char *default_branch;
+	struct fg_plan_follow *follows; /* sorted by id; ids and branches owned */
+	size_t count, alloc;
+};
+
+/* Loads the subscriptions from the tip of `branch` (NULL: there is no
+ * subscriptions branch). A branch that does not exist yet is no error: it
+ * subscribes nobody. FG_EINVALID when its fleet files are broken (naming
+ * the branch and the file), FG_EIO, FG_ENOMEM. */
+int fg_rollout_subs_load(struct fg_rollout_subs *s, git_repository *repo,
+			 const char *branch, struct fg_error *err);
+/* The branch device `id` follows, its Mender tag being `tag` (may be NULL):
+ * fg_fleet_device_branch over the subscriptions. NULL: nothing subscribes it. */
+const char *fg_rollout_subs_follows(const struct fg_rollout_subs *s, const char *tag,
+				    const char *id);
+void fg_rollout_subs_release(struct fg_rollout_subs *s);
 
 /* ---- desired state (rollout_desired.c) ---- */
 
 struct fg_rollout_desired {
 	struct fg_plan_desired plan; /* points into the fields below */
-	char *default_branch;
 	json_t *os_images;
 	json_t *conf;            /* fleet-wide configuration, secrets resolved */
+	char *conf_withheld;     /* a secret of conf the branch may not resolve */
 	struct fg_plan_want *wants; /* sorted by id */
 	size_t nwants, alloc;
 	json_t *secrets;         /* NAME -> value, read once; wiped on release */
 };
 
-/* The Mender tag subscribed_branch of a device, or NULL. */
-typedef const char *(*fg_rollout_tag_fn)(void *ctx, const char *id);
+/* Whether device `id` follows the branch being rolled out. */
+typedef bool (*fg_rollout_follows_fn)(void *ctx, const char *id);
 
 struct fg_rollout_load {
 	git_repository *repo;
 	const git_oid *commit;
 	const char *branch;
 	const char *secrets_dir; /* NULL: a {secret: NAME} is an error */
-	fg_rollout_tag_fn tag;
-	void *tag_ctx;
+	const struct fg_policy *policy; /* which secrets the branch may resolve;
+					 * NULL: none */
+	fg_rollout_follows_fn follows;
+	void *follows_ctx;
 };
 
 /* Loads fleet.yaml and devices/ at the commit. Configurations are merged and
  * resolved only for devices following the branch (the others' stay NULL).
+ * A secret the policy does not allow for the branch is never read: the
+ * configurations needing it stay NULL and name it in `withheld`.
  * FG_EINVALID for broken fleet files (naming file and problem), FG_EPERM /
  * FG_ENOTFOUND / FG_EINVALID for a secret that is unsafe or missing (naming
  * the secret, never its value), FG_EIO, FG_ENOMEM. */

@@ -166,6 +166,7 @@ static int drain(const char *repo, const struct queue_args *a)
 	opts.ignore_backoff = a->now;
 	opts.wait_for_retries = a->wait;
 	opts.max_wait = WORKER_MAX_WAIT;
+	opts.policy = r.policy;
 	rc = fg_queue_run(r.spool, run_job, &r, &opts, &stats, &err);
 	if (rc < 0)
 		fprintf(stderr, "fleetgate queue: %s\n", err.message);

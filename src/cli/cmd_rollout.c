@@ -35,7 +35,9 @@ static void usage(FILE *out, const char *cmd)
 		"  --rev C      the commit to roll out (default: the tip of BRANCH)\n"
 		"  --full       compare every subscriber's configuration, not only\n"
 		"               what changed since the last rollout (drift)\n"
-		"  --policy     the server policy (default: git config fleetgate.policy)\n"
+		"  --policy     the server policy (default: git config fleetgate.policy);\n"
+		"               required: it says which branches roll out, who follows\n"
+		"               them and which secrets they may resolve\n"
 		"Exit status: 0 done, 1 something could not be applied, 2 usage or error.\n",
 		cmd, strcmp(cmd, "plan") ? "" : " [--format json]",
 		strcmp(cmd, "plan") ?
@@ -86,8 +88,9 @@ static int parse(struct rollout_args *a, int argc, char **argv, bool plan)
 	return 0;
 }
 
-/* The policy: --policy, else the repository's. Without one, the flags must
- * name the Mender server. */
+/* The policy: --policy, else the repository's; it is required (it decides
+ * which branches roll out and who follows them). The flags only override
+ * its Mender server, token and secrets directory. */
 static int load_policy(struct rollout_args *a, struct fg_policy **out,
 		       struct fg_error *err)
 {
@@ -101,10 +104,6 @@ static int load_policy(struct rollout_args *a, struct fg_policy **out,
 		return rc;
 	rc = fg_policy_load(out, path, err);
 	free(path);
-	if (rc == FG_ENOTFOUND && a->o.mender_url) {
-		fg_error_clear(err);
-		return 0;
-	}
 	return rc;
 }
 

@@ -26,7 +26,7 @@ py() { python3 -c "$@"; }
 md_setup
 [ -n "${T0500_KEEP:-}" ] && trap 'cp -r "$MD_TMP" /tmp/t0500-keep; md_cleanup' EXIT
 T=$MD_TMP
-echo "1..49"
+echo "1..50"
 
 SECRET="s3cr3t-$(od -An -N8 -tx1 /dev/urandom | tr -d ' \n')"
 TOKEN="pat-$(od -An -N8 -tx1 /dev/urandom | tr -d ' \n')"
@@ -89,6 +89,22 @@ cat >"$T/seed.json" <<EOF
 ]}
 EOF
 md_start_double "$T/seed.json" || { echo "Bail out! the Mender double did not start"; exit 1; }
+
+# The policy says which branches roll out and that production's fleet files
+# say who follows which branch (the top of the chain).
+cat >"$T/policy.yaml" <<EOF
+version: 1
+branches:
+  production: { promote_from: [canary] }
+  canary: { promote_from: [main] }
+mender:
+  url: $MD_URL
+  token_file: $T/token
+secrets_dir: $T/secrets
+log: { file: $T/server.log, syslog: false }
+EOF
+chmod 644 "$T/policy.yaml"
+git -C "$T/repo.git" config fleetgate.policy "$T/policy.yaml"
 
 A="--token-file $T/token --secrets-dir $T/secrets --state-dir $T/state"
 k=0
@@ -241,18 +257,6 @@ c=json.load(open(sys.argv[1]))["configurations"]
 sys.exit(c[sys.argv[2]]["configured"]["playbook_version"] != "1.7.0")' "$T/state.json" "$D1"
 
 # --- the queue worker runs a job through the engine --------------------------
-cat >"$T/policy.yaml" <<EOF
-version: 1
-branches:
-  production: { promote_from: [canary] }
-  canary: { promote_from: [main] }
-mender:
-  url: $MD_URL
-  token_file: $T/token
-secrets_dir: $T/secrets
-log: { file: $T/server.log, syslog: false }
-EOF
-git -C "$T/repo.git" config fleetgate.policy "$T/policy.yaml"
 mkdir "$T/hookbin" && cp "$build/fleetgate-post-receive" "$T/hookbin/"
 old=$(git -C "$T/repo.git" rev-parse production)
 fleet_yaml img-rpi-queue
@@ -309,17 +313,21 @@ check "an unwritable state directory is a warning, exit 0" sh -c \
 # --- errors and usage ---------------------------------------------------------
 git -C "$W" checkout -q -b broken
 printf 'configuration:\n  kiosk_enabled: true\n' >"$W/devices/$D3.yaml"
-printf 'subscribed_branch: broken\n' >>"$W/devices/$D3.yaml"
 commit "a boolean value"
 push broken
 git -C "$W" checkout -q production
-fg broken plan --repo "$T/repo.git" broken
+# D3 follows canary by production's device file
+fg broken plan --repo "$T/repo.git" canary --rev broken
 check "a non-string configuration value is exit 2 naming file and key" sh -c \
 	'test "$1" = 2 && grep -q "devices/$2.yaml: configuration key .kiosk_enabled." "$3"' \
 	- "$rc" "$D3" "$out.err"
 
-fg nobranch plan --repo "$T/repo.git" no-such-branch
-check "a missing branch is exit 2 with its name" sh -c 'test "$1" = 2 && grep -q "no branch .no-such-branch." "$2"' - "$rc" "$out.err"
+fg nobranch plan --repo "$T/repo.git" main
+check "a missing branch is exit 2 with its name" sh -c 'test "$1" = 2 && grep -q "no branch .main." "$2"' - "$rc" "$out.err"
+fg unlisted plan --repo "$T/repo.git" broken
+check "a branch the policy does not list is refused (rollout-branches)" sh -c \
+	'test "$1" = 2 && grep -q "branch .broken. is never rolled out (rollout-branches)" "$2"' \
+	- "$rc" "$out.err"
 "$FG" rollout >/dev/null 2>&1
 check "usage error is exit 2" test "$?" = 2
 

@@ -18,25 +18,56 @@
 #define PI4_IMAGE "img-pi4-v2"
 #define PI3_IMAGE "img-pi3-v2"
 
+/* A device file as the tests write it. Its subscribed_branch goes to the
+ * subscriptions (as if the planned commit were also the subscriptions
+ * branch's tip, default_branch production), the rest to the desired state;
+ * tests of the split set fx.subs / fx.in.subscriptions themselves. */
+struct twant {
+	const char *id, *path, *name, *subscribed_branch, *os_image;
+	json_t *configuration;
+};
+
+#define MAX_WANTS 8
+
 struct fixture {
 	json_t *os_images;
 	json_t *fleet_config;
+	struct fg_plan_want wants[MAX_WANTS];
+	struct fg_plan_follow follows[MAX_WANTS];
+	struct fg_plan_subscriptions subs;
 	struct fg_plan_desired desired;
 	struct fg_plan_input in;
 };
 
-static void fixture_init(struct fixture *fx, const struct fg_plan_want *wants,
+static void fixture_init(struct fixture *fx, const struct twant *wants,
 			 size_t nwants, const struct fg_plan_fact *facts, size_t nfacts)
 {
+	size_t i;
+
+	assert_true(nwants <= MAX_WANTS);
 	fx->os_images = json_pack("{s:s, s:s}", "pi4", PI4_IMAGE, "pi3", PI3_IMAGE);
 	fx->fleet_config = json_pack("{s:s}", "playbook_version", "1.5.0");
 	assert_non_null(fx->os_images);
 	assert_non_null(fx->fleet_config);
+	memset(fx->wants, 0, sizeof(fx->wants));
+	for (i = 0; i < nwants; i++) {
+		fx->wants[i] = (struct fg_plan_want){
+			.id = wants[i].id, .path = wants[i].path, .name = wants[i].name,
+			.os_image = wants[i].os_image,
+			.configuration = wants[i].configuration,
+		};
+		fx->follows[i] = (struct fg_plan_follow){
+			.id = wants[i].id, .branch = wants[i].subscribed_branch,
+		};
+	}
+	memset(&fx->subs, 0, sizeof(fx->subs));
+	fx->subs.default_branch = "production";
+	fx->subs.devices = fx->follows;
+	fx->subs.ndevices = nwants;
 	memset(&fx->desired, 0, sizeof(fx->desired));
-	fx->desired.default_branch = "production";
 	fx->desired.os_images = fx->os_images;
 	fx->desired.configuration = fx->fleet_config;
-	fx->desired.devices = wants;
+	fx->desired.devices = fx->wants;
 	fx->desired.ndevices = nwants;
 	memset(&fx->in, 0, sizeof(fx->in));
 	fx->in.branch = BRANCH;
@@ -44,6 +75,7 @@ static void fixture_init(struct fixture *fx, const struct fg_plan_want *wants,
 	fx->in.facts = facts;
 	fx->in.nfacts = nfacts;
 	fx->in.desired = &fx->desired;
+	fx->in.subscriptions = &fx->subs;
 }
 
 static void fixture_release(struct fixture *fx)
@@ -205,7 +237,7 @@ static void run_os_case(const struct os_case *c)
 {
 	struct fg_plan_fact fact = { "dev-1", c->type, c->running, c->tag, NULL,
 				     c->active, c->nactive, 0, NULL, NULL };
-	struct fg_plan_want want = { "dev-1", "devices/dev-1.yaml", NULL,
+	struct twant want = { "dev-1", "devices/dev-1.yaml", NULL,
 				     c->file_branch, c->pin, NULL };
 	struct fixture fx;
 	struct fg_plan *plan;
@@ -314,7 +346,7 @@ static void run_config_case(const struct config_case *c)
 	json_t *reported = parse(c->reported);
 	struct fg_plan_fact fact = { "dev-1", "pi4", PI4_IMAGE, NULL, NULL, active, 0,
 				     c->fetched, configured, reported };
-	struct fg_plan_want file = { "dev-1", NULL, NULL, "canary", NULL, want };
+	struct twant file = { "dev-1", NULL, NULL, "canary", NULL, want };
 	const char *in_scope[] = { "dev-0", "dev-1", "dev-2" };
 	const char *out_of_scope[] = { "dev-0", "dev-2" };
 	struct fixture fx;
@@ -388,9 +420,105 @@ static void test_device_without_file_follows_defaults(void **state)
 	json_decref(configured);
 }
 
+/* Who follows the planned branch comes from the subscriptions only: the
+ * planned commit's own device file cannot claim a device, and without a
+ * subscriptions branch only Mender tags subscribe. */
+static void test_subscriptions_decide_who_follows(void **state)
+{
+	struct twant file = { "dev-1", "devices/dev-1.yaml", NULL, BRANCH, NULL, NULL };
+	struct fg_plan_fact facts[] = {
+		{ "dev-1", "pi4", "img-pi4-v1", NULL, NULL, NULL, 0, 0, NULL, NULL },
+		{ "dev-2", "pi4", "img-pi4-v1", NULL, NULL, NULL, 0, 0, NULL, NULL },
+		{ "dev-3", "pi4", "img-pi4-v1", BRANCH, NULL, NULL, 0, 0, NULL, NULL },
+	};
+	struct fixture fx;
+	struct fg_plan *plan;
+
+	fixture_init(&fx, &file, 1, facts, 3);
+	plan = build_ok(&fx.in);
+	assert_int_equal(plan->ndevices, 2); /* dev-1 by the file, dev-3 by its tag */
+	assert_string_equal(plan->devices[0].id, "dev-1");
+	assert_int_equal(plan->devices[0].branch_source, FG_PLAN_BRANCH_FILE);
+	fg_plan_free(plan);
+	/* the same desired file, but the subscriptions branch does not say so */
+	fx.subs.ndevices = 0;
+	plan = build_ok(&fx.in);
+	assert_int_equal(plan->ndevices, 1);
+	assert_string_equal(plan->devices[0].id, "dev-3");
+	fg_plan_free(plan);
+	/* a default naming the planned branch takes the untagged devices */
+	fx.subs.default_branch = BRANCH;
+	plan = build_ok(&fx.in);
+	assert_int_equal(plan->ndevices, 3);
+	assert_int_equal(plan->devices[1].branch_source, FG_PLAN_BRANCH_DEFAULT);
+	fg_plan_free(plan);
+	/* no subscriptions branch yet: only tags */
+	fx.in.subscriptions = NULL;
+	plan = build_ok(&fx.in);
+	assert_int_equal(plan->ndevices, 1);
+	assert_int_equal(plan->devices[0].branch_source, FG_PLAN_BRANCH_TAG);
+	assert_int_equal(plan->warnings.count, 0);
+	fg_plan_free(plan);
+	fixture_release(&fx);
+}
+
+#define WITHHELD_REASON "configuration withheld: secret 'PROD_DB_PASSWORD' is not " \
+	"allowed for branch " BRANCH " (policy secrets)"
+
+/* A configuration needing a secret the branch may not resolve is not sent
+ * at all, and the plan says why by the secret's name. */
+static void test_withheld_configuration(void **state)
+{
+	json_t *configured = parse("{\"db\":\"old\"}");
+	struct twant files[] = {
+		{ "dev-1", NULL, NULL, BRANCH, NULL, NULL },
+		{ "dev-2", NULL, NULL, BRANCH, NULL, NULL },
+	};
+	struct fg_plan_fact facts[] = {
+		{ "dev-1", "pi4", PI4_IMAGE, NULL, NULL, NULL, 0, 1, configured, NULL },
+		{ "dev-2", "pi4", "img-pi4-v1", NULL, NULL, NULL, 0, 1, configured, NULL },
+		{ "dev-3", "pi4", PI4_IMAGE, BRANCH, NULL, NULL, 0, 1, configured, NULL },
+	};
+	struct fixture fx;
+	struct fg_plan *plan;
+	char *text, *json;
+
+	fixture_init(&fx, files, 2, facts, 3);
+	fx.wants[0].withheld = "PROD_DB_PASSWORD";
+	fx.wants[1].configuration = fx.fleet_config;
+	plan = build_ok(&fx.in);
+	assert_int_equal(plan->ndevices, 3);
+	assert_int_equal(plan->devices[0].config, FG_PLAN_CONFIG_WITHHELD);
+	assert_string_equal(plan->devices[0].withheld, "PROD_DB_PASSWORD");
+	assert_null(plan->devices[0].configuration);
+	assert_int_equal(plan->devices[1].config, FG_PLAN_CONFIG_DEPLOY);
+	assert_int_equal(plan->devices[2].config, FG_PLAN_CONFIG_DEPLOY);
+	assert_int_equal(plan->totals.config_withheld, 1);
+	assert_int_equal(plan->nconfigs, 2);
+	text = capture(plan, 0, 0);
+	json = capture(plan, 1, 0);
+	assert_non_null(strstr(text, WITHHELD_REASON));
+	assert_non_null(strstr(text, "1 withheld"));
+	assert_non_null(strstr(json, "\"withheld: secret 'PROD_DB_PASSWORD' is not allowed"));
+	assert_non_null(strstr(json, "\"configuration_withheld\":1"));
+	free(text);
+	free(json);
+	fg_plan_free(plan);
+	/* the fleet-wide configuration withheld: every device without a file */
+	fx.desired.withheld = "PROD_DB_PASSWORD";
+	fx.desired.configuration = NULL;
+	plan = build_ok(&fx.in);
+	assert_int_equal(plan->devices[2].config, FG_PLAN_CONFIG_WITHHELD);
+	assert_int_equal(plan->nconfigs, 1);
+	assert_int_equal(plan->configs[0], 1); /* dev-2: its own file's map */
+	fg_plan_free(plan);
+	fixture_release(&fx);
+	json_decref(configured);
+}
+
 static void test_missing_devices_warn(void **state)
 {
-	struct fg_plan_want wants[] = {
+	struct twant wants[] = {
 		{ "dev-here", NULL, "here", "canary", NULL, NULL },
 		{ "dev-gone", "devices/site/dev-gone.yaml", NULL, "canary", NULL, NULL },
 		{ "dev-prod", "devices/dev-prod.yaml", NULL, NULL, NULL, NULL },
@@ -477,7 +605,7 @@ static void test_grouped_by_artifact(void **state)
 static void test_long_artifact_name_is_cut(void **state)
 {
 	char pin[600];
-	struct fg_plan_want want = { "dev-1", NULL, NULL, "canary", pin, NULL };
+	struct twant want = { "dev-1", NULL, NULL, "canary", pin, NULL };
 	struct fg_plan_fact fact = { "dev-1", "pi4", "img-pi4-v1", NULL, NULL, NULL, 0, 0,
 				     NULL, NULL };
 	struct fixture fx;
@@ -699,7 +827,7 @@ static void schedule_plan(const struct fg_plan *plan, struct fg_plan_fact *facts
 struct idem {
 	json_t *want_cfg, *configured, *reported;
 	struct fg_plan_active active[2];
-	struct fg_plan_want wants[3];
+	struct twant wants[3];
 	struct fg_plan_fact facts[6];
 };
 
@@ -710,9 +838,9 @@ static void idem_init(struct idem *s)
 	s->reported = parse("{\"playbook_version\":\"1.4.0\"}");
 	s->active[0] = (struct fg_plan_active)ACTIVE("d-old", "img-old");
 	s->active[1] = (struct fg_plan_active)ACTIVE_CONFIG("d-cfg");
-	s->wants[0] = (struct fg_plan_want){ "k1", NULL, "kiosk", "canary", NULL, s->want_cfg };
-	s->wants[1] = (struct fg_plan_want){ "k2", NULL, NULL, "canary", "img-pin", s->want_cfg };
-	s->wants[2] = (struct fg_plan_want){ "k3", NULL, NULL, "canary", NULL, NULL };
+	s->wants[0] = (struct twant){ "k1", NULL, "kiosk", "canary", NULL, s->want_cfg };
+	s->wants[1] = (struct twant){ "k2", NULL, NULL, "canary", "img-pin", s->want_cfg };
+	s->wants[2] = (struct twant){ "k3", NULL, NULL, "canary", NULL, NULL };
 	s->facts[0] = (struct fg_plan_fact){ "k1", "pi4", "img-pi4-v1", NULL, NULL,
 					     s->active, 2, 1, s->configured, NULL };
 	s->facts[1] = (struct fg_plan_fact){ "k2", "pi4", PI4_IMAGE, NULL, NULL,
@@ -802,14 +930,14 @@ static void test_idempotent_while_pending(void **state)
 #define SECRET_OLD "s3cr3t-OLD-value-0a2b"
 
 static struct fg_plan *secret_plan(struct fixture *fx, json_t **want, json_t **configured,
-				   struct fg_plan_want *file, struct fg_plan_fact *facts)
+				   struct twant *file, struct fg_plan_fact *facts)
 {
-	fixture_init(fx, file, 1, facts, 3);
 	*want = json_pack("{s:s, s:s}", "gharunner_access_token", SECRET_NEW,
 			  "kiosk_url", "https://board");
 	*configured = json_pack("{s:s, s:s}", "gharunner_access_token", SECRET_OLD,
 				"old_key", SECRET_OLD);
-	*file = (struct fg_plan_want){ "dev-1", NULL, "kiosk\x1b[2Jcampus", "canary", NULL, *want };
+	*file = (struct twant){ "dev-1", NULL, "kiosk\x1b[2Jcampus", "canary", NULL, *want };
+	fixture_init(fx, file, 1, facts, 3);
 	facts[0] = (struct fg_plan_fact){ "dev-1", "pi4", "img-pi4-v1", NULL, NULL,
 					  NULL, 0, 1, *configured, *configured };
 	facts[1] = (struct fg_plan_fact){ "dev-2", "pi9", "v1", "canary", NULL,
@@ -821,7 +949,7 @@ static struct fg_plan *secret_plan(struct fixture *fx, json_t **want, json_t **c
 
 static void test_secrets_never_reported(void **state)
 {
-	struct fg_plan_want file;
+	struct twant file;
 	struct fg_plan_fact facts[3];
 	json_t *want, *configured;
 	struct fixture fx;
@@ -847,7 +975,7 @@ static void test_secrets_never_reported(void **state)
 
 static void test_text_report(void **state)
 {
-	struct fg_plan_want file;
+	struct twant file;
 	struct fg_plan_fact facts[3];
 	json_t *want, *configured;
 	struct fixture fx;
@@ -881,7 +1009,7 @@ static void test_text_report(void **state)
 /* Columns line up: every row puts ACTION at the header's offset. */
 static void test_text_columns_align(void **state)
 {
-	struct fg_plan_want file;
+	struct twant file;
 	struct fg_plan_fact facts[3];
 	json_t *want, *configured;
 	struct fixture fx;
@@ -905,7 +1033,7 @@ static void test_text_columns_align(void **state)
 
 static void test_json_report(void **state)
 {
-	struct fg_plan_want file;
+	struct twant file;
 	struct fg_plan_fact facts[3];
 	json_t *want, *configured, *r, *dev;
 	struct fixture fx;
@@ -949,7 +1077,7 @@ static void test_json_report(void **state)
 static void test_report_write_error(void **state)
 {
 	struct fg_error err = FG_ERROR_INIT;
-	struct fg_plan_want file;
+	struct twant file;
 	struct fg_plan_fact facts[3];
 	json_t *want, *configured;
 	struct fixture fx;
@@ -999,7 +1127,7 @@ static void test_allocation_failures(void **state)
 {
 	static char sink_buffer[1 << 16]; /* stdio must not allocate inside a run */
 	struct fg_plan_active active[2] = { ACTIVE("d-old", "img-old"), ACTIVE_CONFIG("d-cfg") };
-	struct fg_plan_want file;
+	struct twant file;
 	struct fg_plan_fact facts[4];
 	json_t *want, *configured;
 	struct fixture fx;
@@ -1048,7 +1176,7 @@ static void test_invalid_input(void **state)
 	static const char *const bad_utf8[] = { "a\x80", "\xc0\xaf", "\xed\xa0\x80",
 						"\xf4\x90\x80\x80", "\xe2\x82", "\xff" };
 	json_t *bad = json_pack("{s:i}", "port", 8080);
-	struct fg_plan_want file = { "dev-1", NULL, NULL, "canary", NULL, bad };
+	struct twant file = { "dev-1", NULL, NULL, "canary", NULL, bad };
 	struct fg_plan_fact fact = { "dev-1", "pi4", "v1", NULL, NULL, NULL, 0, 1, NULL, NULL };
 	struct fg_error err = FG_ERROR_INIT;
 	struct fixture fx;
@@ -1110,6 +1238,8 @@ int main(void)
 		cmocka_unit_test(test_os_table),
 		cmocka_unit_test(test_config_table),
 		cmocka_unit_test(test_device_without_file_follows_defaults),
+		cmocka_unit_test(test_subscriptions_decide_who_follows),
+		cmocka_unit_test(test_withheld_configuration),
 		cmocka_unit_test(test_missing_devices_warn),
 		cmocka_unit_test(test_duplicate_facts_planned_once),
 		cmocka_unit_test(test_grouped_by_artifact),

@@ -118,6 +118,84 @@ static void test_yaml_errors_propagate(void **state)
 	parse_fails("version: 1\nversion: 1\nbranches: {}\n", "duplicate key 'version'");
 }
 
+/* Rule rollout-branches: protected branches and literal promote_from
+ * sources roll out; a branch matched only by a pattern never does. */
+static void test_rolls_out(void **state)
+{
+	struct fg_policy *p = parse_ok(good);
+
+	assert_true(fg_policy_rolls_out(p, "production"));
+	assert_true(fg_policy_rolls_out(p, "canary"));
+	assert_true(fg_policy_rolls_out(p, "main"));
+	assert_true(fg_policy_rolls_out(p, "develop"));
+	assert_false(fg_policy_rolls_out(p, "feature/evil"));
+	assert_false(fg_policy_rolls_out(p, "feature/*"));
+	assert_false(fg_policy_rolls_out(p, "developer"));
+	assert_false(fg_policy_rolls_out(p, ""));
+	fg_policy_free(p);
+	p = parse_ok("version: 1\nbranches:\n  main: { promote_from: [\"feature/*\", "
+		     "feature/lab] }\n");
+	assert_true(fg_policy_rolls_out(p, "feature/lab"));
+	assert_false(fg_policy_rolls_out(p, "feature/other"));
+	fg_policy_free(p);
+}
+
+/* The subscriptions branch: the top of the chain, or the one named. */
+static void test_subscriptions_branch(void **state)
+{
+	struct fg_policy *p = parse_ok(good);
+
+	assert_string_equal(fg_policy_subscriptions_branch(p), "production");
+	fg_policy_free(p);
+	p = parse_ok("version: 1\nbranches:\n  main: { promote_from: [develop] }\n"
+		     "  canary: { promote_from: [main] }\n"
+		     "rollout: { subscriptions_from: main }\n");
+	assert_string_equal(fg_policy_subscriptions_branch(p), "main");
+	fg_policy_free(p);
+	/* two chains and no name: no subscriptions branch (only tags) */
+	p = parse_ok("version: 1\nbranches:\n  a: { promote_from: [x] }\n"
+		     "  b: { promote_from: [y] }\n");
+	assert_null(fg_policy_subscriptions_branch(p));
+	fg_policy_free(p);
+	/* a cycle has no top either */
+	p = parse_ok("version: 1\nbranches:\n  a: { promote_from: [b] }\n"
+		     "  b: { promote_from: [a] }\n");
+	assert_null(fg_policy_subscriptions_branch(p));
+	fg_policy_free(p);
+	parse_fails("version: 1\nbranches:\n  main: { promote_from: [develop] }\n"
+		    "rollout: { subscriptions_from: develop }\n",
+		    "subscriptions_from 'develop' is not a protected branch");
+	parse_fails("version: 1\nbranches:\n  main: { promote_from: [develop] }\n"
+		    "rollout: { subscriptions_from: [main] }\n", "must be a string");
+}
+
+static void test_secrets_per_branch(void **state)
+{
+	struct fg_policy *p = parse_ok("version: 1\nbranches:\n"
+				       "  main: { promote_from: [develop] }\n"
+				       "  production: { promote_from: [main] }\n"
+				       "secrets: { develop: [RUNNER_ACCESS_TOKEN], "
+				       "production: \"*\", main: [] }\n");
+
+	assert_true(fg_policy_secret_allowed(p, "develop", "RUNNER_ACCESS_TOKEN"));
+	assert_false(fg_policy_secret_allowed(p, "develop", "PROD_DB_PASSWORD"));
+	assert_true(fg_policy_secret_allowed(p, "production", "PROD_DB_PASSWORD"));
+	assert_false(fg_policy_secret_allowed(p, "main", "RUNNER_ACCESS_TOKEN"));
+	fg_policy_free(p);
+	/* absent: protected branches get every secret, others none */
+	p = parse_ok(good);
+	assert_true(fg_policy_secret_allowed(p, "canary", "PROD_DB_PASSWORD"));
+	assert_false(fg_policy_secret_allowed(p, "develop", "RUNNER_ACCESS_TOKEN"));
+	assert_false(fg_policy_secret_allowed(p, "feature/x", "RUNNER_ACCESS_TOKEN"));
+	fg_policy_free(p);
+	parse_fails("version: 1\nbranches: {}\nsecrets: { develop: all }\n",
+		    "list of secret names or \"*\"");
+	parse_fails("version: 1\nbranches: {}\nsecrets: [develop]\n",
+		    "'secrets' must be a mapping");
+	parse_fails("version: 1\nbranches: {}\nsecrets: { develop: [1] }\n",
+		    "must be a string");
+}
+
 static char *write_temp(const char *text, mode_t mode)
 {
 	char *path = strdup("/tmp/fg-policy-XXXXXX");
@@ -163,6 +241,9 @@ int main(void)
 		cmocka_unit_test(test_wrong_types),
 		cmocka_unit_test(test_undefined_group),
 		cmocka_unit_test(test_location_in_message),
+		cmocka_unit_test(test_rolls_out),
+		cmocka_unit_test(test_subscriptions_branch),
+		cmocka_unit_test(test_secrets_per_branch),
 		cmocka_unit_test(test_yaml_errors_propagate),
 		cmocka_unit_test(test_load_checks_mode),
 		cmocka_unit_test(test_load_missing_file),
