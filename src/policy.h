@@ -64,6 +64,7 @@ struct fg_policy {
 	char *log_file;
 	bool log_syslog;
 	struct fg_strlist skip_rollout_allowed;
+	bool allow_replace_refs; /* pushes to refs/replace/ (rule replace-ref) */
 };
 
 /* Loads and checks the policy at `path`. Refuses (FG_EPERM) a file or
