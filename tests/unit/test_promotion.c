@@ -34,6 +34,9 @@ struct fake_graph {
 	int count;
 	struct { char name[64]; int commit; } tips[16];
 	int ntips;
+	struct { char name[64]; char target[64]; } symrefs[4];
+	int nsymrefs;
+	int walks; /* walks run, to prove a check takes a bounded number */
 };
 
 static void oid_of(struct fg_oid *out, int id)
@@ -113,6 +116,87 @@ static int fake_is_ancestor(void *state, const struct fg_oid *a, const struct fg
 	return 0;
 }
 
+/* Marks in `seen` every commit reachable from `from`. */
+static void mark_reachable(struct fake_graph *g, int from, bool *seen)
+{
+	struct fake_commit *c = find(g, from);
+	int i;
+
+	if (!c || seen[c - g->commits])
+		return;
+	seen[c - g->commits] = true;
+	for (i = 0; i < c->nparents; i++)
+		mark_reachable(g, c->parents[i], seen);
+}
+
+struct fake_walker {
+	struct fake_graph *g;
+	const struct fg_walk *w;
+	bool hidden[MAX_COMMITS], done[MAX_COMMITS];
+	size_t seen;
+	bool truncated;
+	fg_walk_fn fn;
+	void *payload;
+};
+
+static int fake_visit(struct fake_walker *fw, int id, struct fg_error *err)
+{
+	struct fake_commit *c = find(fw->g, id);
+	struct fg_oid_list parents = { NULL, 0 };
+	struct fg_oid oid;
+	int i, rc;
+
+	if (!c || fw->hidden[c - fw->g->commits] || fw->done[c - fw->g->commits])
+		return 0;
+	fw->done[c - fw->g->commits] = true;
+	if (fw->seen++ == fw->w->max) {
+		fw->truncated = true;
+		return 1;
+	}
+	oid_of(&oid, id);
+	if (fw->w->parents && (rc = fake_parents(fw->g, &oid, &parents, err)) < 0)
+		return rc;
+	rc = fw->fn(fw->payload, &oid, fw->w->parents ? &parents : NULL, err);
+	fg_oid_list_release(&parents);
+	for (i = 0; rc == 0 && i < (fw->w->first_parent ? 1 : c->nparents); i++)
+		rc = fake_visit(fw, c->parents[i], err);
+	return rc;
+}
+
+static int fake_walk(void *state, const struct fg_walk *w, fg_walk_fn fn,
+		     void *payload, bool *truncated, struct fg_error *err)
+{
+	struct fake_walker *fw = calloc(1, sizeof(*fw));
+	size_t i;
+	int rc = 0;
+
+	fw->g = state;
+	fw->w = w;
+	fw->fn = fn;
+	fw->payload = payload;
+	fw->g->walks++;
+	if (w->hide)
+		mark_reachable(fw->g, id_of(w->hide), fw->hidden);
+	for (i = 0; rc == 0 && i < w->ntips; i++)
+		rc = fake_visit(fw, id_of(&w->tips[i]), err);
+	*truncated = fw->truncated;
+	free(fw);
+	return rc == 1 ? 0 : rc;
+}
+
+static int fake_symref(void *state, const char *refname, char **out,
+		       struct fg_error *err)
+{
+	struct fake_graph *g = state;
+	int i;
+
+	*out = NULL;
+	for (i = 0; i < g->nsymrefs; i++)
+		if (!strcmp(g->symrefs[i].name, refname))
+			*out = strdup(g->symrefs[i].target);
+	return 0;
+}
+
 static int fake_branches(void *state, struct fg_branch_tips *out, struct fg_error *err)
 {
 	struct fake_graph *g = state;
@@ -133,10 +217,17 @@ static void fake_free(void *state)
 }
 
 static const struct fg_graph_ops fake_ops = {
-	fake_peel, fake_parents, fake_tree, fake_is_ancestor, fake_branches, fake_free
+	.peel_commit = fake_peel,
+	.parents = fake_parents,
+	.tree = fake_tree,
+	.is_ancestor = fake_is_ancestor,
+	.walk = fake_walk,
+	.symref_target = fake_symref,
+	.branches = fake_branches,
+	.free = fake_free,
 };
 
-/* "1:-:a 2:1:a 3:2,1:b" and "main=3 canary=2" */
+/* "1:-:a 2:1:a 3:2,1:b" and "main=3 canary=2 refs/heads/master>refs/heads/main" */
 static struct fake_graph *parse_graph(const char *commits, const char *tips)
 {
 	struct fake_graph *g = calloc(1, sizeof(*g));
@@ -162,6 +253,14 @@ static struct fake_graph *parse_graph(const char *commits, const char *tips)
 	}
 	p = tips;
 	while (*p) {
+		if (sscanf(p, "%63[^> ]>%63s%n", g->symrefs[g->nsymrefs].name,
+			   g->symrefs[g->nsymrefs].target, &n) == 2) {
+			g->nsymrefs++;
+			p += n;
+			while (*p == ' ')
+				p++;
+			continue;
+		}
 		assert_int_equal(sscanf(p, "%63[^=]=%d%n", g->tips[g->ntips].name,
 					&g->tips[g->ntips].commit, &n), 2);
 		g->ntips++;
