@@ -4,16 +4,18 @@
 # production that no source branch ever had (octopus merge, a commit hidden
 # as a side parent, a server-side symbolic ref), and the first push into an
 # empty repository creates the whole chain at one commit but cannot be
-# replayed into a repository that has branches.
+# replayed into a repository that has branches. FG_OBJECT_FORMAT=sha256
+# (t0720) runs the same through the git command-line back end.
 . "${FG_SRCDIR:-$(cd "$(dirname "$0")/../.." && pwd)}/tests/integration/lib.sh"
 fg_require_build
 
+fmt=${FG_OBJECT_FORMAT:-sha1}
 pol=$FG_TMP/policy.yaml
 fg_policy_default "$pol"
-srv=$(fg_bare fleet)
+srv=$(fg_bare fleet "$fmt")
 [ -d "$srv" ] || fg_bail "no bare repository"
 fg_install "$srv" "$pol" || fg_bail "fleetgate install failed"
-w=$(fg_work dev "file://$srv")
+w=$(fg_work dev "file://$srv" "$fmt")
 ref() { fg_server_ref "$srv" "refs/heads/$1"; }
 fg_bootstrap "$w" alice
 
@@ -126,9 +128,9 @@ fg_has "with rule symbolic-ref" ": symbolic-ref: refs/heads/release is a symboli
 fg_ref_is "$srv" refs/tags/v1 "" "no tag was created through it"
 
 # --------------------------------------------------------- first push
-srv2=$(fg_bare empty)
+srv2=$(fg_bare empty "$fmt")
 fg_install "$srv2" "$pol" || fg_bail "fleetgate install failed"
-w2=$(fg_work first "file://$srv2")
+w2=$(fg_work first "file://$srv2" "$fmt")
 fg_commit "$w2" app/config.txt "version 1" "initial fleet setup"
 git -C "$w2" branch -q -M develop
 fg_push_env REMOTE_USER=alice "$w2" develop develop:main develop:canary \
@@ -140,9 +142,9 @@ done
 
 # The same push shape into a repository that already has a branch: every
 # protected branch is judged against the refs before the push.
-srv3=$(fg_bare started)
+srv3=$(fg_bare started "$fmt")
 fg_install "$srv3" "$pol" || fg_bail "fleetgate install failed"
-w3=$(fg_work started "file://$srv3")
+w3=$(fg_work started "file://$srv3" "$fmt")
 fg_commit "$w3" app/config.txt "version 1" "initial fleet setup"
 git -C "$w3" branch -q -M develop
 fg_push "$w3" develop
@@ -156,9 +158,9 @@ fg_rejected "canary neither" refs/heads/canary create-outside-promotion
 fg_rejected "production neither" refs/heads/production create-outside-promotion
 fg_ref_is "$srv3" refs/heads/canary "" "no canary"
 
-srv4=$(fg_bare skipping)
+srv4=$(fg_bare skipping "$fmt")
 fg_install "$srv4" "$pol" || fg_bail "fleetgate install failed"
-w4=$(fg_work skipping "file://$srv4")
+w4=$(fg_work skipping "file://$srv4" "$fmt")
 fg_commit "$w4" app/config.txt "version 1" "initial fleet setup"
 git -C "$w4" branch -q -M develop
 fg_commit "$w4" app/config.txt "version 2" "develop: version 2"
