@@ -47,7 +47,8 @@ struct fg_branch_tips {
  * One walk of the commit graph: the commits reachable from `tips`
  * (following first parents only when `first_parent`), minus every commit
  * reachable from `hide` (NULL: hide nothing), at most `max` of them, in no
- * promised order. `parents` asks for each commit's parents as well.
+ * promised order. `parents` and `trees` ask for each commit's parents and
+ * root tree as well, read in the same pass.
  */
 struct fg_walk {
 	const struct fg_oid *tips; /* borrowed */
@@ -55,17 +56,25 @@ struct fg_walk {
 	const struct fg_oid *hide; /* borrowed, may be NULL */
 	bool first_parent;
 	bool parents;
+	bool trees;
 	size_t max;
 };
 
 #define FG_WALK_INIT { .tips = NULL, .ntips = 0, .hide = NULL, \
-		       .first_parent = false, .parents = false, .max = 0 }
+		       .first_parent = false, .parents = false, .trees = false, \
+		       .max = 0 }
 
-/* Called once per commit a walk visits. `parents` (borrowed, first parent
- * first) is NULL unless the walk asked for them. Returns 0 to go on, 1 to
- * stop the walk, or a negative FG_E* code (err set) to abort it. */
-typedef int (*fg_walk_fn)(void *payload, const struct fg_oid *commit,
-			  const struct fg_oid_list *parents, struct fg_error *err);
+/* One commit a walk visits; everything in it is borrowed for the call. */
+struct fg_walk_commit {
+	struct fg_oid id;
+	struct fg_oid tree;          /* all "" unless the walk asked for trees */
+	struct fg_oid_list parents;  /* empty unless it asked for parents */
+};
+
+/* Called once per commit a walk visits. Returns 0 to go on, 1 to stop the
+ * walk, or a negative FG_E* code (err set) to abort it. */
+typedef int (*fg_walk_fn)(void *payload, const struct fg_walk_commit *c,
+			  struct fg_error *err);
 
 /* Each operation returns 0 or a negative FG_E* code with err set. */
 struct fg_graph_ops {

@@ -128,11 +128,11 @@ static int cli_is_ancestor(void *state, const struct fg_oid *ancestor,
 	return 0;
 }
 
-/* "rev-list [--first-parent] [--parents] --max-count=N TIP... [^HIDE] --" */
+/* "rev-list [--first-parent] --max-count=N [--format=...] TIP... [^HIDE] --" */
 static const char **walk_args(const struct fg_walk *w, struct fg_buf *max,
 			      struct fg_buf *hide)
 {
-	const char **args = calloc(w->ntips + 8, sizeof(*args));
+	const char **args = calloc(w->ntips + 9, sizeof(*args));
 	size_t n = 0, i;
 
 	if (!args)
@@ -140,11 +140,14 @@ static const char **walk_args(const struct fg_walk *w, struct fg_buf *max,
 	args[n++] = "rev-list";
 	if (w->first_parent)
 		args[n++] = "--first-parent";
-	if (w->parents)
-		args[n++] = "--parents";
 	/* one more than asked, to tell a cut walk from a complete one */
 	fg_buf_printf(max, "--max-count=%zu", w->max + 1);
 	args[n++] = fg_buf_cstr(max);
+	if (w->parents || w->trees) {
+		/* "<commit> <tree> <parent>..." per line, read in the same pass */
+		args[n++] = "--no-commit-header";
+		args[n++] = "--format=%H %T %P";
+	}
 	for (i = 0; i < w->ntips; i++)
 		args[n++] = w->tips[i].hex;
 	if (w->hide) {
@@ -159,29 +162,34 @@ static const char **walk_args(const struct fg_walk *w, struct fg_buf *max,
 	return args;
 }
 
-/* One output line of rev-list: "<commit>[ <parent>...]". */
-static int walk_line(const char *line, size_t len, bool want_parents,
+/* One output line of rev-list: "<commit>" or "<commit> <tree>[ <parent>...]". */
+static int walk_line(const char *line, size_t len, const struct fg_walk *w,
 		     fg_walk_fn fn, void *payload, struct fg_error *err)
 {
-	struct fg_oid_list parents = { NULL, 0 };
-	struct fg_oid commit;
-	const char *sp = memchr(line, ' ', len);
-	size_t hexlen = sp ? (size_t)(sp - line) : len, n, i;
-	int rc = parse_oid_or_fail(&commit, line, hexlen, err);
+	struct fg_walk_commit c;
+	size_t hexlen = 0, n = 0, i;
+	int rc;
 
-	if (rc < 0 || !want_parents)
-		return rc < 0 ? rc : fn(payload, &commit, NULL, err);
-	n = (len - hexlen) / (hexlen + 1);
-	parents.items = calloc(n ? n : 1, sizeof(*parents.items));
-	if (!parents.items)
+	memset(&c, 0, sizeof(c));
+	while (hexlen < len && line[hexlen] != ' ')
+		hexlen++;
+	if ((rc = parse_oid_or_fail(&c.id, line, hexlen, err)) < 0)
+		return rc;
+	if (!w->parents && !w->trees)
+		return fn(payload, &c, err);
+	if (len < 2 * hexlen + 1 ||
+	    (rc = parse_oid_or_fail(&c.tree, line + hexlen + 1, hexlen, err)) < 0)
+		return fg_error_set(err, FG_EIO, "git rev-list printed an unexpected line");
+	if (len > 2 * hexlen + 1)
+		n = (len - 2 * hexlen - 1) / (hexlen + 1);
+	if (w->parents && n && !(c.parents.items = calloc(n, sizeof(*c.parents.items))))
 		return fg_error_oom(err);
-	for (i = 0; i < n && rc == 0; i++)
-		rc = parse_oid_or_fail(&parents.items[i], line + hexlen + 1 + i * (hexlen + 1),
-				       hexlen, err);
-	parents.count = n;
+	for (i = 0; w->parents && i < n && rc == 0; i++, c.parents.count++)
+		rc = parse_oid_or_fail(&c.parents.items[i],
+				       line + (i + 2) * (hexlen + 1), hexlen, err);
 	if (rc == 0)
-		rc = fn(payload, &commit, &parents, err);
-	fg_oid_list_release(&parents);
+		rc = fn(payload, &c, err);
+	fg_oid_list_release(&c.parents);
 	return rc;
 }
 
@@ -210,7 +218,7 @@ static int cli_walk(void *state, const struct fg_walk *w, fg_walk_fn fn,
 			*truncated = true;
 			break;
 		}
-		rc = walk_line(text.ptr + pos, len, w->parents, fn, payload, err);
+		rc = walk_line(text.ptr + pos, len, w, fn, payload, err);
 		pos += len + 1;
 	}
 out:

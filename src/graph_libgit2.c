@@ -145,21 +145,35 @@ static int push_walk_ends(git_revwalk *rw, const struct fg_walk *w,
 	return 0;
 }
 
-/* Calls fn for one commit of a walk, with its parents when asked. */
+/* Calls fn for one commit of a walk, with its parents and tree when asked. */
 static int visit(git_repository *repo, const struct fg_walk *w, const git_oid *id,
 		 fg_walk_fn fn, void *payload, struct fg_error *err)
 {
-	struct fg_oid_list parents = { NULL, 0 };
-	struct fg_oid commit;
+	struct fg_walk_commit c;
+	git_commit *commit = NULL;
+	unsigned i, n;
 	int rc;
 
-	from_git_oid(&commit, id);
-	if (!w->parents)
-		return fn(payload, &commit, NULL, err);
-	rc = git2_parents(repo, &commit, &parents, err);
-	if (rc == 0)
-		rc = fn(payload, &commit, &parents, err);
-	fg_oid_list_release(&parents);
+	memset(&c, 0, sizeof(c));
+	from_git_oid(&c.id, id);
+	if (!w->parents && !w->trees)
+		return fn(payload, &c, err);
+	if (git_commit_lookup(&commit, repo, id) < 0)
+		return fg_error_set(err, FG_ENOTFOUND, "commit %.12s is not in the "
+				    "repository", c.id.hex);
+	n = git_commit_parentcount(commit);
+	if (w->trees)
+		from_git_oid(&c.tree, git_commit_tree_id(commit));
+	if (w->parents && n && !(c.parents.items = calloc(n, sizeof(*c.parents.items)))) {
+		git_commit_free(commit);
+		return fg_error_oom(err);
+	}
+	for (i = 0; w->parents && i < n; i++)
+		from_git_oid(&c.parents.items[c.parents.count++],
+			     git_commit_parent_id(commit, i));
+	git_commit_free(commit);
+	rc = fn(payload, &c, err);
+	fg_oid_list_release(&c.parents);
 	return rc;
 }
 

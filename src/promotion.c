@@ -111,6 +111,7 @@ struct lookup {
 	struct fg_oid oid;
 	bool used;
 	const char *source;
+	struct fg_oid tree;     /* "" until a walk that found it read it */
 };
 
 struct lookups {
@@ -167,13 +168,16 @@ static const char *lookups_source(struct lookups *set, const struct fg_oid *oid)
 	return slot->used ? slot->source : NULL;
 }
 
+/* `tree` may be NULL or "" when the caller did not read it. */
 static void lookups_resolve(struct lookups *set, const struct fg_oid *oid,
-			    const char *source)
+			    const struct fg_oid *tree, const char *source)
 {
 	struct lookup *slot = lookup_slot(set, oid);
 
 	if (slot->used && !slot->source) {
 		slot->source = source;
+		if (tree)
+			slot->tree = *tree;
 		set->unresolved--;
 	}
 }
@@ -183,14 +187,13 @@ struct source_walk {
 	const char *source;
 };
 
-static int source_visit(void *payload, const struct fg_oid *commit,
-			const struct fg_oid_list *parents, struct fg_error *err)
+static int source_visit(void *payload, const struct fg_walk_commit *c,
+			struct fg_error *err)
 {
 	struct source_walk *sw = payload;
 
-	(void)parents;
 	(void)err;
-	lookups_resolve(sw->set, commit, sw->source);
+	lookups_resolve(sw->set, &c->id, &c->tree, sw->source);
 	return sw->set->unresolved == 0;
 }
 
@@ -212,6 +215,7 @@ static int walk_sources(struct fg_promotion *ctx, const struct fg_walk *w,
 
 struct link {
 	struct fg_oid commit;
+	struct fg_oid tree;
 	struct fg_oid second;   /* the second parent of a two-parent merge */
 	size_t nparents;
 };
@@ -239,6 +243,7 @@ static int walk_protected_sources(struct judge *j, const struct fg_oid *hide,
 
 	w.hide = hide;
 	w.max = ctx->max_source_walk;
+	w.trees = true;
 	w.first_parent = true;
 	w.ntips = 1;
 	for (i = 0; rc == 0 && j->set.unresolved && i < ctx->tips.count; i++) {
@@ -275,6 +280,7 @@ static int walk_entry_sources(struct judge *j, const struct fg_oid *hide,
 			tips[w.ntips++] = ctx->tips.items[i].oid;
 	w.tips = tips;
 	w.hide = hide;
+	w.trees = true;
 	w.max = ctx->max_source_walk;
 	if (w.ntips)
 		rc = walk_sources(ctx, &w, &sw, j->sources, err);
@@ -311,7 +317,7 @@ static int resolve_lookups(struct judge *j, const struct fg_oid *hide,
 
 	for (i = 0; i < j->ctx->tips.count; i++)
 		if (is_source(j->rule, &j->ctx->tips.items[i]))
-			lookups_resolve(&j->set, &j->ctx->tips.items[i].oid,
+			lookups_resolve(&j->set, &j->ctx->tips.items[i].oid, NULL,
 					j->ctx->tips.items[i].name);
 	if ((rc = walk_protected_sources(j, hide, err)) < 0 ||
 	    (rc = walk_entry_sources(j, hide, err)) < 0)
@@ -323,8 +329,8 @@ static int resolve_lookups(struct judge *j, const struct fg_oid *hide,
 	return walk_entry_sources(j, NULL, err);
 }
 
-static int chain_visit(void *payload, const struct fg_oid *commit,
-		       const struct fg_oid_list *parents, struct fg_error *err)
+static int chain_visit(void *payload, const struct fg_walk_commit *c,
+		       struct fg_error *err)
 {
 	struct judge *j = payload;
 	struct link *l;
@@ -340,10 +346,11 @@ static int chain_visit(void *payload, const struct fg_oid *commit,
 	}
 	l = &j->links[j->nlinks++];
 	memset(l, 0, sizeof(*l));
-	l->commit = *commit;
-	l->nparents = parents ? parents->count : 0;
+	l->commit = c->id;
+	l->tree = c->tree;
+	l->nparents = c->parents.count;
 	if (l->nparents == 2)
-		l->second = parents->items[1];
+		l->second = c->parents.items[1];
 	return 0;
 }
 
@@ -389,8 +396,7 @@ static int judge_link(struct judge *j, const struct link *l, struct fg_verdict *
 		      struct fg_error *err)
 {
 	struct fg_graph *g = j->ctx->graph;
-	struct fg_oid tree, second_tree;
-	const char *source;
+	struct lookup *second;
 	int rc;
 
 	if (lookups_source(&j->set, &l->commit))
@@ -399,16 +405,17 @@ static int judge_link(struct judge *j, const struct link *l, struct fg_verdict *
 		reject_commit(j, v, FG_RULE_OCTOPUS_MERGE, l, NULL);
 		return 0;
 	}
-	source = l->nparents == 2 ? lookups_source(&j->set, &l->second) : NULL;
-	if (!source) {
+	second = l->nparents == 2 ? lookup_slot(&j->set, &l->second) : NULL;
+	if (!second || !second->source) {
 		reject_commit(j, v, FG_RULE_DIRECT_COMMIT, l, NULL);
 		return 0;
 	}
-	if ((rc = g->ops->tree(g->state, &l->commit, &tree, err)) < 0 ||
-	    (rc = g->ops->tree(g->state, &l->second, &second_tree, err)) < 0)
+	/* a source tip is placed without a walk, so without its tree */
+	if (!second->tree.hex[0] &&
+	    (rc = g->ops->tree(g->state, &second->oid, &second->tree, err)) < 0)
 		return rc;
-	if (!fg_oid_equal(&tree, &second_tree))
-		reject_commit(j, v, FG_RULE_MODIFIED_MERGE, l, source);
+	if (!fg_oid_equal(&l->tree, &second->tree))
+		reject_commit(j, v, FG_RULE_MODIFIED_MERGE, l, second->source);
 	return 0;
 }
 
@@ -432,6 +439,7 @@ static int check_chain(struct judge *j, const struct fg_oid *old,
 	w.hide = old;
 	w.first_parent = true;
 	w.parents = true;
+	w.trees = true;
 	w.max = j->ctx->max_chain;
 	rc = g->ops->walk(g->state, &w, chain_visit, j, &truncated, err);
 	if (rc < 0)

@@ -142,9 +142,8 @@ struct fake_walker {
 static int fake_visit(struct fake_walker *fw, int id, struct fg_error *err)
 {
 	struct fake_commit *c = find(fw->g, id);
-	struct fg_oid_list parents = { NULL, 0 };
-	struct fg_oid oid;
-	int i, rc;
+	struct fg_walk_commit wc;
+	int i, rc = 0;
 
 	if (!c || fw->hidden[c - fw->g->commits] || fw->done[c - fw->g->commits])
 		return 0;
@@ -153,11 +152,15 @@ static int fake_visit(struct fake_walker *fw, int id, struct fg_error *err)
 		fw->truncated = true;
 		return 1;
 	}
-	oid_of(&oid, id);
-	if (fw->w->parents && (rc = fake_parents(fw->g, &oid, &parents, err)) < 0)
-		return rc;
-	rc = fw->fn(fw->payload, &oid, fw->w->parents ? &parents : NULL, err);
-	fg_oid_list_release(&parents);
+	memset(&wc, 0, sizeof(wc));
+	oid_of(&wc.id, id);
+	if (fw->w->trees)
+		rc = fake_tree(fw->g, &wc.id, &wc.tree, err);
+	if (rc == 0 && fw->w->parents)
+		rc = fake_parents(fw->g, &wc.id, &wc.parents, err);
+	if (rc == 0)
+		rc = fw->fn(fw->payload, &wc, err);
+	fg_oid_list_release(&wc.parents);
 	for (i = 0; rc == 0 && i < (fw->w->first_parent ? 1 : c->nparents); i++)
 		rc = fake_visit(fw, c->parents[i], err);
 	return rc;
