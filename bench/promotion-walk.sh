@@ -14,13 +14,15 @@
 # BUILDDIR: an existing build (its fleetgate-pre-receive is used); without it
 # the source tree is configured and built (-O2) in a temporary directory.
 # FG_BENCH_SIZES (default "250 1000 4000"), FG_BENCH_RUNS (default 3, the
-# median is printed).
+# median is printed), FG_BENCH_FORMAT (sha1, the default, or sha256: the git
+# command-line back end).
 set -eu
 LC_ALL=C
 export LC_ALL
 src=$(cd "$(dirname "$0")/.." && pwd)
 sizes=${FG_BENCH_SIZES:-250 1000 4000}
 runs=${FG_BENCH_RUNS:-3}
+format=${FG_BENCH_FORMAT:-sha1}
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/fg-bench.XXXXXX")
 trap 'rm -rf "$tmp"' EXIT
 trap 'exit 130' INT TERM
@@ -57,7 +59,7 @@ unset GITEA_PUSHER_NAME GL_USERNAME GITHUB_USER_LOGIN REMOTE_USER GL_USER GL_ID 
 # pushed objects do before git moves the ref.
 make_repo() {
 	repo=$tmp/k$1.git
-	git init -q --bare "$repo"
+	git init -q --bare --object-format="$format" "$repo"
 	awk -v k="$1" 'function commit(ref, mark, t, msg) {
 		printf "commit %s\nmark :%d\n", ref, mark
 		printf "committer Fleet Dev <dev@fleet.example> %d +0000\n", 1700000000 + t * 60
@@ -129,7 +131,7 @@ median() { sort -n | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'; }
 first_k=""
 first_t=""
 echo "fleetgate-pre-receive, K promotion merges into main in one push, 20 extra"
-echo "feature branches, median of $runs runs (/usr/bin/time, wall seconds):"
+echo "feature branches, $format, median of $runs runs (/usr/bin/time, wall seconds):"
 for k in $sizes; do
 	echo "bench: K=$k" >&2
 	make_repo "$k"
