@@ -2,6 +2,7 @@
 #include "buf.h"
 
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -123,11 +124,11 @@ struct lookups {
 static size_t oid_hash(const struct fg_oid *oid)
 {
 	const unsigned char *p = (const unsigned char *)oid->hex;
-	size_t h = 14695981039346656037u;
+	uint64_t h = UINT64_C(14695981039346656037); /* FNV-1a */
 
 	while (*p)
-		h = (h ^ *p++) * 1099511628211u;
-	return h;
+		h = (h ^ *p++) * UINT64_C(1099511628211);
+	return (size_t)h;
 }
 
 static struct lookup *lookup_slot(struct lookups *set, const struct fg_oid *oid)
