@@ -113,6 +113,20 @@ static void judge_fleet(struct gate *g, struct fg_gate_fleet *gf,
 	fg_buf_release(&lines);
 }
 
+/* A promotion verdict's line; a symbolic ref names the branch it was
+ * judged as: "refs/heads/master (-> refs/heads/main)". */
+static void reject_verdict(struct gate *g, const struct fg_ref_update *u,
+			   const struct fg_verdict *v)
+{
+	if (!v->target[0]) {
+		reject_ref(g, u, &v->at, fg_rule_name(v->rule), v->explanation, v->hint);
+		return;
+	}
+	say(g, "fleetgate: rejected %s (-> %s) %.7s: %s: %s; hint: %s", u->refname,
+	    v->target, v->at.hex, fg_rule_name(v->rule), v->explanation, v->hint);
+	g->result->rejected++;
+}
+
 static void judge_updates(struct gate *g, struct fg_promotion *ctx,
 			  struct fg_gate_fleet *gf,
 			  const struct fg_ref_updates *updates)
@@ -121,8 +135,10 @@ static void judge_updates(struct gate *g, struct fg_promotion *ctx,
 	struct fg_verdict v;
 	size_t i;
 
+	ctx->push = updates;
 	for (i = 0; i < updates->count; i++) {
 		const struct fg_ref_update *u = &updates->items[i];
+		struct fg_ref_update judged;
 
 		fg_error_clear(&err);
 		if (fg_promotion_check_update(ctx, u, &v, &err) < 0) {
@@ -140,8 +156,12 @@ static void judge_updates(struct gate *g, struct fg_promotion *ctx,
 				     : v.bypassed ? "bypass" : "reject",
 			     "rule", v.rule == FG_RULE_OK ? NULL : fg_rule_name(v.rule),
 			     "pusher", ctx->pusher, NULL);
+		/* a symbolic ref moves its target: the fleet check judges that */
+		judged = *u;
+		if (v.target[0])
+			judged.refname = v.target;
 		if (v.rule == FG_RULE_OK) {
-			judge_fleet(g, gf, u);
+			judge_fleet(g, gf, &judged);
 			continue;
 		}
 		if (v.bypassed) {
@@ -153,10 +173,10 @@ static void judge_updates(struct gate *g, struct fg_promotion *ctx,
 			    ctx->pusher);
 			/* break-glass is for the promotion order, not for
 			 * fleet files Mender could not take */
-			judge_fleet(g, gf, u);
+			judge_fleet(g, gf, &judged);
 			continue;
 		}
-		reject_ref(g, u, &v.at, fg_rule_name(v.rule), v.explanation, v.hint);
+		reject_verdict(g, u, &v);
 	}
 }
 

@@ -13,23 +13,31 @@ extern char **environ;
 /* Generous for `for-each-ref` over many thousands of branches. */
 #define GIT_OUTPUT_MAX (64 * 1024 * 1024)
 
-/* environ plus extra_env, in new memory (the strings are borrowed). */
+/* Replace refs (under refs/replace/) are pushed content: honouring them would
+ * let a push make git show one object in place of another, so every git
+ * fleetgate runs ignores them (rule replace-ref). */
+#define NO_REPLACE "GIT_NO_REPLACE_OBJECTS=1"
+
+/* NO_REPLACE, extra_env, then environ without its own NO_REPLACE setting,
+ * in new memory (the strings are borrowed). */
 static char **build_env(const char *const *extra_env)
 {
-	size_t n = 0, m = 0, i;
+	size_t n = 0, m = 0, k = 0, i;
 	char **env;
 
 	while (environ[n])
 		n++;
 	while (extra_env && extra_env[m])
 		m++;
-	env = calloc(n + m + 1, sizeof(*env));
+	env = calloc(n + m + 2, sizeof(*env));
 	if (!env)
 		return NULL;
+	env[k++] = (char *)NO_REPLACE;
 	for (i = 0; i < m; i++)
-		env[i] = (char *)extra_env[i];
+		env[k++] = (char *)extra_env[i];
 	for (i = 0; i < n; i++)
-		env[m + i] = environ[i];
+		if (strncmp(environ[i], "GIT_NO_REPLACE_OBJECTS=", 23))
+			env[k++] = environ[i];
 	return env;
 }
 
@@ -48,50 +56,77 @@ static int collect(int fd, struct fg_buf *out, const char *what, struct fg_error
 	return rc;
 }
 
-int fg_git_run(const char *git_dir, const char *const *args,
-	       const char *const *extra_env, struct fg_buf *out, int *status,
-	       struct fg_error *err)
+/* "git [--git-dir DIR] ARGS..." in new memory (the strings are borrowed). */
+static const char **build_argv(const char *git_dir, const char *const *args)
 {
-	const char *argv[16];
-	posix_spawn_file_actions_t actions;
-	char **env = build_env(extra_env);
-	int pipefd[2] = { -1, -1 }, wstatus, rc;
-	size_t argc = 0, i;
-	pid_t pid;
+	size_t n = 0, argc = 0, i;
+	const char **argv;
 
-	if (!env)
-		return fg_error_oom(err);
+	while (args[n])
+		n++;
+	argv = calloc(n + 4, sizeof(*argv));
+	if (!argv)
+		return NULL;
 	argv[argc++] = "git";
 	if (git_dir) {
 		argv[argc++] = "--git-dir";
 		argv[argc++] = git_dir;
 	}
-	for (i = 0; args[i] && argc < 15; i++)
+	for (i = 0; i < n; i++)
 		argv[argc++] = args[i];
-	argv[argc] = NULL;
-	if (pipe(pipefd) < 0) {
-		free(env);
+	return argv;
+}
+
+static int spawn_git(pid_t *pid, int pipefd[2], const char *const *argv,
+		     char **env, struct fg_error *err)
+{
+	posix_spawn_file_actions_t actions;
+	int rc;
+
+	if (pipe(pipefd) < 0)
 		return fg_error_set(err, FG_EIO, "unable to create a pipe: %s", strerror(errno));
-	}
 	posix_spawn_file_actions_init(&actions);
 	posix_spawn_file_actions_adddup2(&actions, pipefd[1], 1);
 	posix_spawn_file_actions_addclose(&actions, pipefd[0]);
 	posix_spawn_file_actions_addclose(&actions, pipefd[1]);
-	rc = posix_spawnp(&pid, "git", &actions, NULL, (char *const *)argv, env);
+	rc = posix_spawnp(pid, "git", &actions, NULL, (char *const *)argv, env);
 	posix_spawn_file_actions_destroy(&actions);
-	free(env);
 	close(pipefd[1]);
 	if (rc != 0) {
 		close(pipefd[0]);
 		return fg_error_set(err, FG_EIO, "unable to run git: %s", strerror(rc));
 	}
+	return 0;
+}
+
+int fg_git_run(const char *git_dir, const char *const *args,
+	       const char *const *extra_env, struct fg_buf *out, int *status,
+	       struct fg_error *err)
+{
+	const char **argv = build_argv(git_dir, args);
+	char **env = build_env(extra_env);
+	int pipefd[2] = { -1, -1 }, wstatus, rc;
+	pid_t pid;
+
+	if (!argv || !env) {
+		rc = fg_error_oom(err);
+		goto out;
+	}
+	if ((rc = spawn_git(&pid, pipefd, argv, env, err)) < 0)
+		goto out;
 	rc = collect(pipefd[0], out, args[0], err);
 	close(pipefd[0]);
-	while (waitpid(pid, &wstatus, 0) < 0)
-		if (errno != EINTR)
-			return fg_error_set(err, FG_EIO, "unable to wait for git: %s",
-					    strerror(errno));
+	while (waitpid(pid, &wstatus, 0) < 0) {
+		if (errno != EINTR) {
+			rc = fg_error_set(err, FG_EIO, "unable to wait for git: %s",
+					  strerror(errno));
+			goto out;
+		}
+	}
 	*status = WIFEXITED(wstatus) ? WEXITSTATUS(wstatus) : 128;
+out:
+	free(argv);
+	free(env);
 	return rc;
 }
 

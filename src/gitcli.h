@@ -5,7 +5,9 @@
  * git is run directly from an argument vector, never through a shell, so
  * no pushed name or content is interpreted by anything but git itself. It
  * inherits the hook's environment (GIT_DIR and the quarantine's object
- * directories), plus the extra variables the caller names.
+ * directories), plus the extra variables the caller names, and always runs
+ * with GIT_NO_REPLACE_OBJECTS=1: replace refs are pushed content, and git
+ * must never show fleetgate one object in place of another.
  *
  * Ownership rule: all arguments are borrowed; output is appended to the
  * caller's fg_buf.
@@ -16,7 +18,7 @@
 #include "buf.h"
 #include "error.h"
 
-/* Runs `git [--git-dir GIT_DIR] ARGS...` (args NULL-terminated, at most 12)
+/* Runs `git [--git-dir GIT_DIR] ARGS...` (args NULL-terminated)
  * with `extra_env` ("NAME=value" strings, NULL-terminated, may be NULL)
  * added to the environment. Appends stdout to `out` (may be NULL: thrown
  * away), bounded; *status is git's exit status. Returns 0 when git ran. */

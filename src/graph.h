@@ -43,6 +43,39 @@ struct fg_branch_tips {
 	size_t count;
 };
 
+/*
+ * One walk of the commit graph: the commits reachable from `tips`
+ * (following first parents only when `first_parent`), minus every commit
+ * reachable from `hide` (NULL: hide nothing), at most `max` of them, in no
+ * promised order. `parents` and `trees` ask for each commit's parents and
+ * root tree as well, read in the same pass.
+ */
+struct fg_walk {
+	const struct fg_oid *tips; /* borrowed */
+	size_t ntips;
+	const struct fg_oid *hide; /* borrowed, may be NULL */
+	bool first_parent;
+	bool parents;
+	bool trees;
+	size_t max;
+};
+
+#define FG_WALK_INIT { .tips = NULL, .ntips = 0, .hide = NULL, \
+		       .first_parent = false, .parents = false, .trees = false, \
+		       .max = 0 }
+
+/* One commit a walk visits; everything in it is borrowed for the call. */
+struct fg_walk_commit {
+	struct fg_oid id;
+	struct fg_oid tree;          /* all "" unless the walk asked for trees */
+	struct fg_oid_list parents;  /* empty unless it asked for parents */
+};
+
+/* Called once per commit a walk visits. Returns 0 to go on, 1 to stop the
+ * walk, or a negative FG_E* code (err set) to abort it. */
+typedef int (*fg_walk_fn)(void *payload, const struct fg_walk_commit *c,
+			  struct fg_error *err);
+
 /* Each operation returns 0 or a negative FG_E* code with err set. */
 struct fg_graph_ops {
 	/* Resolves `id` to a commit, peeling annotated tags. FG_ENOTFOUND when
@@ -59,6 +92,18 @@ struct fg_graph_ops {
 	int (*is_ancestor)(void *state, const struct fg_oid *ancestor,
 			   const struct fg_oid *descendant, bool *out,
 			   struct fg_error *err);
+	/* Runs one walk (struct fg_walk), calling fn per commit: one pass over
+	 * the graph (one `git rev-list` process), never a query per commit.
+	 * *truncated is set when more than w->max commits were there to
+	 * visit; fn then saw at most w->max of them. fn stopping the walk
+	 * is not an error. */
+	int (*walk)(void *state, const struct fg_walk *w, fg_walk_fn fn,
+		    void *payload, bool *truncated, struct fg_error *err);
+	/* When `refname` is a symbolic ref in the repository, *out is the
+	 * full name of the ref it finally points to (new memory the caller
+	 * frees); else *out is NULL. */
+	int (*symref_target)(void *state, const char *refname, char **out,
+			     struct fg_error *err);
 	/* Every local branch (refs/heads/...) with its commit. */
 	int (*branches)(void *state, struct fg_branch_tips *out, struct fg_error *err);
 	void (*free)(void *state);

@@ -128,6 +128,130 @@ static int cli_is_ancestor(void *state, const struct fg_oid *ancestor,
 	return 0;
 }
 
+/* "rev-list [--first-parent] --max-count=N [--format=...] TIP... [^HIDE] --" */
+static const char **walk_args(const struct fg_walk *w, struct fg_buf *max,
+			      struct fg_buf *hide)
+{
+	const char **args = calloc(w->ntips + 9, sizeof(*args));
+	size_t n = 0, i;
+
+	if (!args)
+		return NULL;
+	args[n++] = "rev-list";
+	if (w->first_parent)
+		args[n++] = "--first-parent";
+	/* one more than asked, to tell a cut walk from a complete one */
+	fg_buf_printf(max, "--max-count=%zu", w->max + 1);
+	args[n++] = fg_buf_cstr(max);
+	if (w->parents || w->trees) {
+		/* "<commit> <tree> <parent>..." per line, read in the same pass */
+		args[n++] = "--no-commit-header";
+		args[n++] = "--format=%H %T %P";
+	}
+	for (i = 0; i < w->ntips; i++)
+		args[n++] = w->tips[i].hex;
+	if (w->hide) {
+		fg_buf_printf(hide, "^%s", w->hide->hex);
+		args[n++] = fg_buf_cstr(hide);
+	}
+	args[n++] = "--";
+	if (max->failed || hide->failed) {
+		free(args);
+		return NULL;
+	}
+	return args;
+}
+
+/* One output line of rev-list: "<commit>" or "<commit> <tree>[ <parent>...]". */
+static int walk_line(const char *line, size_t len, const struct fg_walk *w,
+		     fg_walk_fn fn, void *payload, struct fg_error *err)
+{
+	struct fg_walk_commit c;
+	size_t hexlen = 0, n = 0, i;
+	int rc;
+
+	memset(&c, 0, sizeof(c));
+	while (hexlen < len && line[hexlen] != ' ')
+		hexlen++;
+	if ((rc = parse_oid_or_fail(&c.id, line, hexlen, err)) < 0)
+		return rc;
+	if (!w->parents && !w->trees)
+		return fn(payload, &c, err);
+	if (len < 2 * hexlen + 1 ||
+	    (rc = parse_oid_or_fail(&c.tree, line + hexlen + 1, hexlen, err)) < 0)
+		return fg_error_set(err, FG_EIO, "git rev-list printed an unexpected line");
+	if (len > 2 * hexlen + 1)
+		n = (len - 2 * hexlen - 1) / (hexlen + 1);
+	if (w->parents && n && !(c.parents.items = calloc(n, sizeof(*c.parents.items))))
+		return fg_error_oom(err);
+	for (i = 0; w->parents && i < n && rc == 0; i++, c.parents.count++)
+		rc = parse_oid_or_fail(&c.parents.items[i],
+				       line + (i + 2) * (hexlen + 1), hexlen, err);
+	if (rc == 0)
+		rc = fn(payload, &c, err);
+	fg_oid_list_release(&c.parents);
+	return rc;
+}
+
+static int cli_walk(void *state, const struct fg_walk *w, fg_walk_fn fn,
+		    void *payload, bool *truncated, struct fg_error *err)
+{
+	struct fg_buf max = FG_BUF_INIT, hide = FG_BUF_INIT, text = FG_BUF_INIT;
+	const char **args = walk_args(w, &max, &hide);
+	size_t pos = 0, seen = 0;
+	int status, rc;
+
+	*truncated = false;
+	if (!args) {
+		rc = fg_error_oom(err);
+		goto out;
+	}
+	rc = run_git(state, args, &text, &status, err);
+	if (rc == 0 && status != 0)
+		rc = fg_error_set(err, FG_ENOTFOUND, "git rev-list failed (exit %d) while "
+				  "walking the commit graph", status);
+	while (rc == 0 && pos < text.len) {
+		char *nl = memchr(text.ptr + pos, '\n', text.len - pos);
+		size_t len = nl ? (size_t)(nl - text.ptr) - pos : text.len - pos;
+
+		if (seen++ == w->max) {
+			*truncated = true;
+			break;
+		}
+		rc = walk_line(text.ptr + pos, len, w, fn, payload, err);
+		pos += len + 1;
+	}
+out:
+	free(args);
+	fg_buf_release(&max);
+	fg_buf_release(&hide);
+	fg_buf_release(&text);
+	return rc == 1 ? 0 : rc;
+}
+
+static int cli_symref_target(void *state, const char *refname, char **out,
+			     struct fg_error *err)
+{
+	const char *args[] = { "symbolic-ref", "-q", refname, NULL };
+	struct fg_buf line = FG_BUF_INIT;
+	int status, rc = run_git(state, args, &line, &status, err);
+	char *nl;
+
+	*out = NULL;
+	/* exit 1: the ref is not symbolic (or does not exist) */
+	if (rc == 0 && status == 0 && line.len) {
+		nl = memchr(line.ptr, '\n', line.len);
+		if (nl)
+			fg_buf_truncate(&line, (size_t)(nl - line.ptr));
+		if (!(*out = fg_strdup(fg_buf_cstr(&line))))
+			rc = fg_error_oom(err);
+	} else if (rc == 0 && status > 1) {
+		rc = fg_error_set(err, FG_EIO, "git symbolic-ref failed (exit %d)", status);
+	}
+	fg_buf_release(&line);
+	return rc;
+}
+
 static int cli_branches(void *state, struct fg_branch_tips *out, struct fg_error *err)
 {
 	const char *args[] = { "for-each-ref", "--format=%(objectname) %(*objectname) %(refname)",
@@ -189,7 +313,14 @@ static void cli_free(void *state)
 }
 
 static const struct fg_graph_ops cli_ops = {
-	cli_peel_commit, cli_parents, cli_tree, cli_is_ancestor, cli_branches, cli_free
+	.peel_commit = cli_peel_commit,
+	.parents = cli_parents,
+	.tree = cli_tree,
+	.is_ancestor = cli_is_ancestor,
+	.walk = cli_walk,
+	.symref_target = cli_symref_target,
+	.branches = cli_branches,
+	.free = cli_free,
 };
 
 int fg_graph_open_git_cli(struct fg_graph **out, const char *git_dir,

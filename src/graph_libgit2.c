@@ -123,6 +123,112 @@ static int git2_is_ancestor(void *state, const struct fg_oid *ancestor,
 	return 0;
 }
 
+static int push_walk_ends(git_revwalk *rw, const struct fg_walk *w,
+			  struct fg_error *err)
+{
+	git_oid id;
+	size_t i;
+	int rc;
+
+	for (i = 0; i < w->ntips; i++) {
+		if ((rc = to_git_oid(&id, &w->tips[i], err)) < 0)
+			return rc;
+		if (git_revwalk_push(rw, &id) < 0)
+			return git2_fail(err, "unable to start a walk of the commit graph");
+	}
+	if (!w->hide)
+		return 0;
+	if ((rc = to_git_oid(&id, w->hide, err)) < 0)
+		return rc;
+	if (git_revwalk_hide(rw, &id) < 0)
+		return git2_fail(err, "unable to start a walk of the commit graph");
+	return 0;
+}
+
+/* Calls fn for one commit of a walk, with its parents and tree when asked. */
+static int visit(git_repository *repo, const struct fg_walk *w, const git_oid *id,
+		 fg_walk_fn fn, void *payload, struct fg_error *err)
+{
+	struct fg_walk_commit c;
+	git_commit *commit = NULL;
+	unsigned i, n;
+	int rc;
+
+	memset(&c, 0, sizeof(c));
+	from_git_oid(&c.id, id);
+	if (!w->parents && !w->trees)
+		return fn(payload, &c, err);
+	if (git_commit_lookup(&commit, repo, id) < 0)
+		return fg_error_set(err, FG_ENOTFOUND, "commit %.12s is not in the "
+				    "repository", c.id.hex);
+	n = git_commit_parentcount(commit);
+	if (w->trees)
+		from_git_oid(&c.tree, git_commit_tree_id(commit));
+	if (w->parents && n && !(c.parents.items = calloc(n, sizeof(*c.parents.items)))) {
+		git_commit_free(commit);
+		return fg_error_oom(err);
+	}
+	for (i = 0; w->parents && i < n; i++)
+		from_git_oid(&c.parents.items[c.parents.count++],
+			     git_commit_parent_id(commit, i));
+	git_commit_free(commit);
+	rc = fn(payload, &c, err);
+	fg_oid_list_release(&c.parents);
+	return rc;
+}
+
+static int git2_walk(void *state, const struct fg_walk *w, fg_walk_fn fn,
+		     void *payload, bool *truncated, struct fg_error *err)
+{
+	git_revwalk *rw = NULL;
+	git_oid id;
+	size_t seen = 0;
+	int rc, step = 0;
+
+	*truncated = false;
+	if (git_revwalk_new(&rw, state) < 0)
+		return git2_fail(err, "unable to walk the commit graph");
+	if (w->first_parent)
+		git_revwalk_simplify_first_parent(rw);
+	rc = push_walk_ends(rw, w, err);
+	while (rc == 0 && (step = git_revwalk_next(&id, rw)) == 0) {
+		if (seen++ == w->max) {
+			*truncated = true;
+			break;
+		}
+		rc = visit(state, w, &id, fn, payload, err);
+	}
+	if (rc == 0 && step < 0 && step != GIT_ITEROVER)
+		rc = git2_fail(err, "unable to walk the commit graph");
+	git_revwalk_free(rw);
+	return rc == 1 ? 0 : rc;
+}
+
+static int git2_symref_target(void *state, const char *refname, char **out,
+			      struct fg_error *err)
+{
+	git_reference *ref = NULL, *resolved = NULL;
+	int rc;
+
+	*out = NULL;
+	rc = git_reference_lookup(&ref, state, refname);
+	if (rc == GIT_ENOTFOUND || rc == GIT_EINVALIDSPEC)
+		return 0;
+	if (rc < 0)
+		return git2_fail(err, "unable to read a ref");
+	if (git_reference_type(ref) == GIT_REFERENCE_SYMBOLIC) {
+		/* the last ref of the chain; a dangling one names its target */
+		if (git_reference_resolve(&resolved, ref) == 0)
+			*out = fg_strdup(git_reference_name(resolved));
+		else
+			*out = fg_strdup(git_reference_symbolic_target(ref));
+		rc = *out ? 0 : fg_error_oom(err);
+	}
+	git_reference_free(resolved);
+	git_reference_free(ref);
+	return rc;
+}
+
 static int add_tip(struct fg_branch_tips *tips, size_t *alloc, const char *name,
 		   const git_oid *id)
 {
@@ -180,8 +286,14 @@ static void git2_free(void *state)
 }
 
 static const struct fg_graph_ops git2_ops = {
-	git2_peel_commit, git2_parents, git2_tree, git2_is_ancestor,
-	git2_branches, git2_free
+	.peel_commit = git2_peel_commit,
+	.parents = git2_parents,
+	.tree = git2_tree,
+	.is_ancestor = git2_is_ancestor,
+	.walk = git2_walk,
+	.symref_target = git2_symref_target,
+	.branches = git2_branches,
+	.free = git2_free,
 };
 
 int fg_graph_open_libgit2(struct fg_graph **out, const char *git_dir,

@@ -488,7 +488,8 @@ static int parse_root(struct parser *p, const json_t *root)
 {
 	static const char *const keys[] = { "version", "branches", "groups", "bypass",
 					    "validate", "mender", "secrets_dir",
-					    "spool_dir", "log", "rollout", "secrets", NULL };
+					    "spool_dir", "log", "rollout", "secrets",
+					    "allow_replace_refs", NULL };
 	const json_t *v;
 	int rc;
 
@@ -505,7 +506,9 @@ static int parse_root(struct parser *p, const json_t *root)
 	if ((v = json_object_get(root, "groups")) && (rc = parse_groups(p, v, "/groups")) < 0)
 		return rc;
 	if ((rc = parse_optional_strlist(p, root, "", "bypass", &p->policy->bypass)) < 0 ||
-	    (rc = parse_validate(p, root)) < 0)
+	    (rc = parse_validate(p, root)) < 0 ||
+	    (rc = parse_optional_bool(p, root, "", "allow_replace_refs",
+				      &p->policy->allow_replace_refs)) < 0)
 		return rc;
 	if ((v = json_object_get(root, "mender")) && (rc = parse_mender(p, v, "/mender")) < 0)
 		return rc;

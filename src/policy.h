@@ -75,6 +75,7 @@ struct fg_policy {
 				    * of the promotion chain */
 	struct fg_secret_rule *secrets;
 	size_t secret_count;
+	bool allow_replace_refs; /* pushes to refs/replace/ (rule replace-ref) */
 };
 
 /* Loads and checks the policy at `path`. Refuses (FG_EPERM) a file or

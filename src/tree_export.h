@@ -3,6 +3,8 @@
  * folder by git itself (read-tree + checkout-index into a private index),
  * so the work-tree checks can judge a commit libgit2 cannot read
  * (SHA-256 repositories). Symlinks stay symlinks; nothing is executed.
+ * git runs through fg_git_run (gitcli.h), so replace refs are ignored: the
+ * files exported are the commit's own, never a pushed replacement's.
  *
  * Ownership rule: the folder named by *out belongs to the caller, who
  * removes it and frees the string with fg_tree_export_remove.
