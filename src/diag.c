@@ -39,18 +39,24 @@ int fg_diags_add(struct fg_diags *d, const char *path, int line, int column,
 		 const char *pointer, const char *keyword, const char *hint,
 		 const char *fmt, ...)
 {
-	struct fg_buf msg = FG_BUF_INIT;
+	struct fg_buf msg = FG_BUF_INIT, safe = FG_BUF_INIT;
 	struct fg_diag item = { 0 };
 	va_list ap;
 
 	va_start(ap, fmt);
 	fg_buf_vprintf(&msg, fmt, ap);
 	va_end(ap);
-	item.message = fg_buf_detach(&msg);
-	item.path = fg_strdup(path);
-	item.pointer = fg_strdup(pointer);
-	item.keyword = fg_strdup(keyword);
-	item.hint = fg_strdup(hint);
+	/* Every string of a finding may carry pushed content: escaped here,
+	 * once for every producer, so none can forge a line of hook output. */
+	fg_buf_put_escaped(&safe, fg_buf_cstr(&msg), msg.len);
+	if (msg.failed)
+		safe.failed = 1;
+	fg_buf_release(&msg);
+	item.message = fg_buf_detach(&safe);
+	item.path = fg_escape(path);
+	item.pointer = fg_escape(pointer);
+	item.keyword = fg_escape(keyword);
+	item.hint = fg_escape(hint);
 	item.line = line;
 	item.column = column;
 	if (!item.message || (path && !item.path) || (pointer && !item.pointer) ||
@@ -80,21 +86,31 @@ int fg_diags_take(struct fg_diags *dst, struct fg_diags *src)
 	return 0;
 }
 
+/* Escaped again on the way out (idempotent, see fg_buf_put_escaped): an
+ * item a caller edited in place is no exception. */
+static void put_field(struct fg_buf *b, const char *s)
+{
+	fg_buf_put_escaped(b, s, strlen(s));
+}
+
 char *fg_diag_format(const struct fg_diag *item)
 {
 	struct fg_buf b = FG_BUF_INIT;
 
 	if (item->path) {
-		fg_buf_puts(&b, item->path);
+		put_field(&b, item->path);
 		if (item->line > 0)
 			fg_buf_printf(&b, ":%d", item->line);
 		if (item->line > 0 && item->column > 0)
 			fg_buf_printf(&b, ":%d", item->column);
 		fg_buf_puts(&b, ": ");
 	}
-	fg_buf_puts(&b, item->message);
-	if (item->hint)
-		fg_buf_printf(&b, " (%s)", item->hint);
+	put_field(&b, item->message);
+	if (item->hint) {
+		fg_buf_puts(&b, " (");
+		put_field(&b, item->hint);
+		fg_buf_putc(&b, ')');
+	}
 	return fg_buf_detach(&b);
 }
 

@@ -5,6 +5,10 @@
  * Where fg_error carries the one reason a function failed, fg_diags collects
  * every problem a check found, so a user sees them all at once.
  *
+ * Every string of a finding may hold pushed content: fg_diags_add stores it
+ * escaped (fg_buf_put_escaped) and fg_diag_format escapes again on output,
+ * so no finding can forge a line of hook output or drive a terminal.
+ *
  * Ownership rule: the list owns copies of every string added; the caller owns
  * the struct fg_diags itself and calls fg_diags_release once.
  */
@@ -32,7 +36,8 @@ struct fg_diags {
 
 #define FG_DIAGS_INIT { NULL, 0, 0, 0 }
 
-/* Appends a finding; strings are copied (NULL allowed except for message).
+/* Appends a finding; strings are copied, escaped (NULL allowed except for
+ * message).
  * Returns 0 or FG_ENOMEM, in which case failed is set: a caller that must
  * fail closed treats a failed list as "there was a problem". */
 int fg_diags_add(struct fg_diags *d, const char *path, int line, int column,

@@ -148,6 +148,13 @@ static const struct fg_oid *base_of_new_branch(const struct fg_gate_fleet *gf,
 	return tip_of(gf, "main");
 }
 
+static void put_field(struct fg_buf *lines, const char *s)
+{
+	fg_buf_put_escaped(lines, s, strlen(s));
+}
+
+/* Every field is pushed content on its way to the pusher's terminal:
+ * escaped (already when it was added, again here; idempotent). */
 static void format_lines(const struct fg_diags *d, const char *prefix,
 			 struct fg_buf *lines)
 {
@@ -156,17 +163,35 @@ static void format_lines(const struct fg_diags *d, const char *prefix,
 	for (i = 0; i < d->count && i < FG_GATE_FLEET_MAX_LINES; i++) {
 		const struct fg_diag *it = &d->items[i];
 
-		fg_buf_printf(lines, "%s  %s", prefix, it->path ? it->path : "(fleet)");
+		fg_buf_printf(lines, "%s  ", prefix);
+		put_field(lines, it->path ? it->path : "(fleet)");
 		if (it->line > 0)
 			fg_buf_printf(lines, ":%d:%d", it->line, it->column);
-		fg_buf_printf(lines, ": %s", it->message);
-		if (it->hint)
-			fg_buf_printf(lines, " (%s)", it->hint);
+		fg_buf_puts(lines, ": ");
+		put_field(lines, it->message);
+		if (it->hint) {
+			fg_buf_puts(lines, " (");
+			put_field(lines, it->hint);
+			fg_buf_putc(lines, ')');
+		}
 		fg_buf_putc(lines, '\n');
 	}
 	if (d->count > FG_GATE_FLEET_MAX_LINES)
 		fg_buf_printf(lines, "%s  ... and %zu more\n", prefix,
 			      d->count - FG_GATE_FLEET_MAX_LINES);
+}
+
+/* An error message may name a path, a $ref or a ref name from the push;
+ * the gate prints it as it is, so it is escaped here. */
+static void escape_error(struct fg_error *err)
+{
+	char *safe = fg_escape(err->message);
+
+	if (safe)
+		snprintf(err->message, sizeof(err->message), "%s", safe);
+	else
+		fg_error_oom(err);
+	free(safe);
 }
 
 /* libgit2: the incremental check of fleet_check.h. */
@@ -243,6 +268,8 @@ int fg_gate_fleet_check(struct fg_gate_fleet *gf, const struct fg_ref_update *up
 		if (d.failed || lines->failed)
 			rc = fg_error_oom(err);
 	}
+	if (rc < 0)
+		escape_error(err);
 	fg_diags_release(&d);
 	return rc;
 }

@@ -12,8 +12,8 @@
  * hostname, ipv4, ipv6, uri, uri-reference, email and regex, and other
  * formats pass; enum/const/uniqueItems treat 1 and 1.0 as equal. anyOf and
  * oneOf failures are one finding that summarizes each alternative.
- * Messages quote offending values with control bytes written as \xNN, so
- * pushed content cannot forge lines in hook output.
+ * Keys, values and schema strings in messages are escaped (fg_diags_add,
+ * fg_buf_put_escaped), so pushed content cannot forge hook output.
  *
  * Ownership rule: fg_schema_new and fg_schema_add_resource take a new
  * reference to the json_t they are given (the caller keeps its own); the

@@ -326,37 +326,6 @@ static void locate(struct vctx *c, int *line, int *col)
 	free(p);
 }
 
-/* Pushed values end up in hook output that git prefixes with "remote: "
- * line by line: a newline or escape sequence in a value must not be able to
- * forge a line or recolour the terminal, so control bytes become \xNN. */
-static int escape_controls(struct fg_buf *msg)
-{
-	struct fg_buf out = FG_BUF_INIT;
-	size_t i;
-
-	for (i = 0; i < msg->len; i++) {
-		unsigned char ch = (unsigned char)msg->ptr[i];
-
-		if (ch < 0x20 || ch == 0x7f)
-			fg_buf_printf(&out, "\\x%02x", ch);
-		else
-			fg_buf_putc(&out, (char)ch);
-	}
-	if (out.failed) {
-		/* never let an unescaped value through */
-		fg_buf_release(&out);
-		fg_buf_release(msg);
-		return FG_ENOMEM;
-	}
-	if (out.len != msg->len) {
-		fg_buf_release(msg);
-		*msg = out;
-	} else {
-		fg_buf_release(&out);
-	}
-	return 0;
-}
-
 static int report(struct vctx *c, const char *keyword, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 
@@ -371,7 +340,7 @@ static int report(struct vctx *c, const char *keyword, const char *fmt, ...)
 	va_start(ap, fmt);
 	fg_buf_vprintf(&msg, fmt, ap);
 	va_end(ap);
-	if (msg.failed || escape_controls(&msg) < 0)
+	if (msg.failed)
 		c->oom = 1;
 	locate(c, &line, &col);
 	fg_diags_add(c->diags, c->doc ? c->doc->path : NULL, line, col,

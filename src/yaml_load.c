@@ -46,18 +46,21 @@ static int fail_at(struct loader *l, int code, const yaml_mark_t *mark,
 static int fail_at(struct loader *l, int code, const yaml_mark_t *mark,
 		   const char *fmt, ...)
 {
-	struct fg_buf b = FG_BUF_INIT;
+	struct fg_buf b = FG_BUF_INIT, safe = FG_BUF_INIT;
 	va_list ap;
 
 	fg_buf_printf(&b, "%s:%zu:%zu: ", l->path, mark->line + 1, mark->column + 1);
 	va_start(ap, fmt);
 	fg_buf_vprintf(&b, fmt, ap);
 	va_end(ap);
-	if (b.failed)
+	/* the path, keys, anchors and tags are pushed content */
+	fg_buf_put_escaped(&safe, fg_buf_cstr(&b), b.len);
+	if (b.failed || safe.failed)
 		code = fg_error_oom(l->err);
 	else
-		fg_error_set(l->err, code, "%s", fg_buf_cstr(&b));
+		fg_error_set(l->err, code, "%s", fg_buf_cstr(&safe));
 	fg_buf_release(&b);
+	fg_buf_release(&safe);
 	return code;
 }
 

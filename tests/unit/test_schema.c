@@ -84,7 +84,7 @@ static void test_messages_escape_controls_and_keep_utf8(void **state)
 
 	assert_int_equal(check(s, "{\"x\\nfleetgate: accepted\": 1}", &d), 1);
 	assert_string_equal(d.items[0].message,
-			    "additional property 'x\\x0afleetgate: accepted' is not allowed");
+			    "additional property 'x\\nfleetgate: accepted' is not allowed");
 	/* 70 two-byte characters: cut at a character, never inside one */
 	assert_int_equal(check(s, "{\"a\": \"\u00e4\u00e4\u00e4\u00e4\u00e4\u00e4\u00e4"
 			       "\u00e4\u00e4\u00e4\u00e4\u00e4\u00e4\u00e4\u00e4\u00e4\u00e4\u00e4"
