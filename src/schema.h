@@ -12,8 +12,10 @@
  * hostname, ipv4, ipv6, uri, uri-reference, email and regex, and other
  * formats pass; enum/const/uniqueItems treat 1 and 1.0 as equal. anyOf and
  * oneOf failures are one finding that summarizes each alternative.
- * Keys, values and schema strings in messages are escaped (fg_diags_add,
- * fg_buf_put_escaped), so pushed content cannot forge hook output.
+ * Messages never show an instance value (it may be a secret): they name
+ * its place (pointer, line, column), its type and the rule. Keys and
+ * schema strings in them are escaped (fg_diags_add, fg_buf_put_escaped), so
+ * pushed content cannot forge hook output.
  *
  * Ownership rule: fg_schema_new and fg_schema_add_resource take a new
  * reference to the json_t they are given (the caller keeps its own); the

@@ -220,7 +220,9 @@ static size_t utf8_length(const char *s, size_t len)
 	return n;
 }
 
-/* Appends a short human rendering of a value: 'text' for strings. */
+/* Appends a short human rendering of a schema's own value (an enum item, a
+ * limit): 'text' for strings. Never used for an instance value, which may be
+ * a secret: messages name the place and the type, not the value. */
 static void render(struct fg_buf *b, const json_t *v, int quote)
 {
 	char *text;
@@ -257,19 +259,6 @@ static void render(struct fg_buf *b, const json_t *v, int quote)
 		b->failed = 1;
 	fg_buf_puts(b, text ? text : "?");
 	free(text);
-}
-
-/* "value 5", "value 'x'", or "the object" where quoting would not help. */
-static void put_value(struct fg_buf *b, const json_t *v)
-{
-	if (json_is_object(v) && json_object_size(v)) {
-		fg_buf_puts(b, "the object");
-	} else if (json_is_array(v) && json_array_size(v)) {
-		fg_buf_puts(b, "the array");
-	} else {
-		fg_buf_puts(b, "value ");
-		render(b, v, 1);
-	}
 }
 
 /* ---- validation ---- */
@@ -443,19 +432,15 @@ static int v_type(struct vctx *c, const json_t *t, const json_t *inst)
 	if (json_is_string(t)) {
 		if (type_matches(json_string_value(t), inst))
 			return 0;
-		put_value(&b, inst);
-		rc = report(c, "type", "%s is of type '%s', expected '%s'",
-			    fg_buf_cstr(&b), type_name(inst), json_string_value(t));
-		buf_done(c, &b);
-		return rc;
+		return report(c, "type", "value is of type '%s', expected '%s'",
+			      type_name(inst), json_string_value(t));
 	}
 	json_array_foreach(t, i, e)
 		if (type_matches(json_string_value(e), inst))
 			return 0;
 	if (!c->diags)
 		return 1;
-	put_value(&b, inst);
-	fg_buf_printf(&b, " is of type '%s', expected one of [", type_name(inst));
+	fg_buf_printf(&b, "value is of type '%s', expected one of [", type_name(inst));
 	json_array_foreach(t, i, e)
 		fg_buf_printf(&b, "%s%s", i ? ", " : "", json_string_value(e));
 	fg_buf_putc(&b, ']');
@@ -476,8 +461,7 @@ static int v_enum(struct vctx *c, const json_t *list, const json_t *inst)
 			return 0;
 	if (!c->diags)
 		return 1;
-	put_value(&b, inst);
-	fg_buf_puts(&b, " is not one of [");
+	fg_buf_puts(&b, "value is not one of [");
 	json_array_foreach(list, i, e) {
 		if (i == 20) {
 			fg_buf_printf(&b, ", ... %zu more", json_array_size(list) - i);
@@ -502,8 +486,7 @@ static int v_const(struct vctx *c, const json_t *want, const json_t *inst)
 		return 0;
 	if (!c->diags)
 		return 1;
-	put_value(&b, inst);
-	fg_buf_puts(&b, " must be ");
+	fg_buf_puts(&b, "value must be ");
 	render(&b, want, 1);
 	rc = report(c, "const", "%s", fg_buf_cstr(&b));
 	buf_done(c, &b);
@@ -564,8 +547,7 @@ static int v_number(struct vctx *c, const char *k, const json_t *limit,
 		return 0;
 	if (!c->diags)
 		return 1;
-	put_value(&b, inst);
-	fg_buf_printf(&b, " %s ", what);
+	fg_buf_printf(&b, "number %s ", what);
 	render(&b, limit, 1);
 	rc = report(c, k, "%s", fg_buf_cstr(&b));
 	buf_done(c, &b);
@@ -581,7 +563,6 @@ static int v_string(struct vctx *c, const char *k, json_t *kv, const json_t *ins
 {
 	const char *s = json_string_value(inst);
 	size_t len = json_string_length(inst);
-	struct fg_buf b = FG_BUF_INIT;
 	int rc = 0;
 
 	if (!strcmp(k, "maxLength") || !strcmp(k, "minLength")) {
@@ -592,9 +573,7 @@ static int v_string(struct vctx *c, const char *k, json_t *kv, const json_t *ins
 			return 0;
 		if (!c->diags)
 			return 1;
-		render(&b, inst, 1);
-		rc = report(c, k, "string %s has %lld characters, %s %lld",
-			    fg_buf_cstr(&b), (long long)n,
+		rc = report(c, k, "string has %lld characters, %s %lld", (long long)n,
 			    max ? "more than the maximum" : "fewer than the minimum",
 			    (long long)lim);
 	} else if (!strcmp(k, "pattern")) {
@@ -609,24 +588,19 @@ static int v_string(struct vctx *c, const char *k, json_t *kv, const json_t *ins
 			return 0;
 		if (!c->diags)
 			return 1;
-		render(&b, inst, 1);
 		if (m < 0)
-			rc = report(c, k, "string %s could not be matched against pattern '%s' "
-				    "within the backtracking limit", fg_buf_cstr(&b),
-				    json_string_value(kv));
+			rc = report(c, k, "string could not be matched against pattern '%s' "
+				    "within the backtracking limit", json_string_value(kv));
 		else
-			rc = report(c, k, "string %s does not match pattern '%s'",
-				    fg_buf_cstr(&b), json_string_value(kv));
+			rc = report(c, k, "string does not match pattern '%s'",
+				    json_string_value(kv));
 	} else if (!strcmp(k, "format")) {
 		if (fg_schema_format_check(json_string_value(kv), s, len) != 0)
 			return 0;
 		if (!c->diags)
 			return 1;
-		render(&b, inst, 1);
-		rc = report(c, k, "string %s is not a valid %s", fg_buf_cstr(&b),
-			    json_string_value(kv));
+		rc = report(c, k, "string is not a valid %s", json_string_value(kv));
 	}
-	buf_done(c, &b);
 	return rc;
 }
 

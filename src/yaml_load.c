@@ -251,7 +251,7 @@ static int resolve_plain(struct loader *l, const char *s,
 		v = strtoll(digits, &end, base);
 		if (errno == ERANGE || *end)
 			return fail_at(l, FG_EINVALID, mark,
-				       "integer '%s' is out of range; quote it to keep it as a string", s);
+				       "integer is out of range; quote it to keep it as a string");
 		*out = json_integer(v);
 		return *out ? 0 : fg_error_oom(l->err);
 	}
@@ -262,13 +262,13 @@ static int resolve_plain(struct loader *l, const char *s,
 		d = strtod(s, &end);
 		if (errno == ERANGE || !isfinite(d) || *end)
 			return fail_at(l, FG_EINVALID, mark,
-				       "number '%s' is out of range; quote it to keep it as a string", s);
+				       "number is out of range; quote it to keep it as a string");
 		*out = json_real(d);
 		return *out ? 0 : fg_error_oom(l->err);
 	}
 	if (is_inf_or_nan(s))
 		return fail_at(l, FG_EINVALID, mark,
-			       "'%s' (infinity or NaN) has no JSON form; quote it to keep it as a string", s);
+			       "infinity or NaN has no JSON form; quote it to keep it as a string");
 string:
 	*out = json_stringn(s, strlen(s));
 	return *out ? 0 : fg_error_oom(l->err);

@@ -85,15 +85,19 @@ for c in $cases symlink big; do
 		if [ -f "$src/remove" ]; then
 			while read -r f; do rm -rf "./$f"; done < "$src/remove"
 		fi
-		(cd "$src" && find . -type f ! -name expect ! -name remove) | while read -r f; do
+		(cd "$src" && find . -type f ! -name expect ! -name remove ! -name absent) | while read -r f; do
 			mkdir -p "$(dirname "$f")" && cp "$src/$f" "$f"
 		done
 		want=$(head -n 1 "$src/expect") ;;
 	esac
+	absent=/dev/null
+	[ -f "$FG_SRCDIR/tests/data/fleet-bad/$c/absent" ] &&
+		absent=$FG_SRCDIR/tests/data/fleet-bad/$c/absent
 	git add -A && git commit -qm "bad: $c"
 	if ! git push origin HEAD:develop > "$tmp/push.out" 2>&1 &&
 	   grep -q "fleetgate: rejected refs/heads/develop [0-9a-f]\{7\}: fleet-invalid: " "$tmp/push.out" &&
-	   grep -qF "remote:   $want" "$tmp/push.out"; then
+	   grep -qF "remote:   $want" "$tmp/push.out" &&
+	   ! grep -qFf "$absent" "$tmp/push.out"; then
 		ok "hook rejects $c cleanly"
 	else
 		nok "hook rejects $c cleanly (want: $want)"

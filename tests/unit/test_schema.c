@@ -63,7 +63,7 @@ static void test_enum_message(void **state)
 
 	assert_int_equal(check(s, "\"x\"", &d), 1);
 	assert_int_equal(d.count, 1);
-	assert_string_equal(d.items[0].message, "value 'x' is not one of [a, b]");
+	assert_string_equal(d.items[0].message, "value is not one of [a, b]");
 	assert_string_equal(d.items[0].keyword, "enum");
 	assert_string_equal(d.items[0].pointer, "");
 	fg_diags_release(&d);
@@ -85,13 +85,11 @@ static void test_messages_escape_controls_and_keep_utf8(void **state)
 	assert_int_equal(check(s, "{\"x\\nfleetgate: accepted\": 1}", &d), 1);
 	assert_string_equal(d.items[0].message,
 			    "additional property 'x\\nfleetgate: accepted' is not allowed");
-	/* 70 two-byte characters: cut at a character, never inside one */
-	assert_int_equal(check(s, "{\"a\": \"\u00e4\u00e4\u00e4\u00e4\u00e4\u00e4\u00e4"
-			       "\u00e4\u00e4\u00e4\u00e4\u00e4\u00e4\u00e4\u00e4\u00e4\u00e4\u00e4"
-			       "\u00e4\u00e4\u00e4\u00e4\u00e4\u00e4\u00e4\u00e4\u00e4\u00e4\u00e4"
-			       "\u00e4\u00e4\u00e4\u00e4\u00e4\u00e4\"}", &d), 1);
+	/* a value never appears in a message: it may be a secret */
+	assert_int_equal(check(s, "{\"a\": \"S3cr3t-WIFI-value\"}", &d), 1);
 	m = d.items[1].message;
-	assert_non_null(strstr(m, "\xc3\xa4...' has 35 characters"));
+	assert_string_equal(m, "string has 17 characters, more than the maximum 1");
+	assert_null(strstr(m, "S3cr3t"));
 	fg_diags_release(&d);
 	fg_schema_free(s);
 }
@@ -110,7 +108,7 @@ static void test_object_messages(void **state)
 	assert_string_equal(d.items[0].keyword, "required");
 	assert_string_equal(d.items[1].pointer, "/id");
 	assert_string_equal(d.items[1].message,
-			    "value 7 is of type 'integer', expected 'string'");
+			    "value is of type 'integer', expected 'string'");
 	assert_string_equal(d.items[2].pointer, "/foo");
 	assert_string_equal(d.items[2].keyword, "additionalProperties");
 	assert_string_equal(d.items[2].message, "additional property 'foo' is not allowed");
@@ -133,7 +131,7 @@ static void test_numbers_equal_across_types(void **state)
 	assert_int_equal(check(u, "[1, true]", &d), 0);
 	assert_int_equal(check(c, "5.0", &d), 0);
 	assert_int_equal(check(c, "5.5", &d), 1);
-	assert_string_equal(d.items[d.count - 1].message, "value 5.5 must be 5");
+	assert_string_equal(d.items[d.count - 1].message, "value must be 5");
 	fg_diags_release(&d);
 	fg_schema_free(s);
 	fg_schema_free(u);
@@ -401,7 +399,7 @@ static void test_ecma_regex_dialect(void **state)
 	assert_int_equal(check(space, "\"a\\u00a0b\"", &d), 0);
 	assert_int_equal(check(space, "\"a_b\"", &d), 1);
 	assert_non_null(strstr(d.items[d.count - 1].message,
-			       "string 'a_b' does not match pattern"));
+			       "string does not match pattern"));
 	fg_diags_release(&d);
 	fg_schema_free(digit);
 	fg_schema_free(space);
@@ -415,7 +413,7 @@ static void test_length_counts_code_points(void **state)
 	assert_int_equal(check(s, "\"\\u00e4\\u00f6\\u00fc\"", &d), 0);
 	assert_int_equal(check(s, "\"\\ud83d\\ude00\"", &d), 1); /* one emoji */
 	assert_string_equal(d.items[0].message,
-			    "string '\xf0\x9f\x98\x80' has 1 characters, fewer than the minimum 2");
+			    "string has 1 characters, fewer than the minimum 2");
 	fg_diags_release(&d);
 	fg_schema_free(s);
 }
