@@ -15,7 +15,12 @@ struct device_ref {
 struct checker {
 	const struct fg_fleet_check_opts *opts;
 	struct fg_fleet_format fmt;
-	struct fg_schema *conf_schema;  /* may be NULL */
+	struct fg_schema *conf_schema;  /* the one that judges (borrowed); may be NULL */
+	const char *conf_path;          /* its file, for messages */
+	struct fg_schema *own_schema;   /* the checked tree's own; may be NULL */
+	const char *own_path;
+	struct fg_schema *target_schema;/* opts->schema_source's; may be NULL */
+	const char *target_path;
 	struct fg_yaml_doc *fleet_doc;  /* may be NULL (missing or broken) */
 	git_repository *repo;           /* git sources: for reading blobs */
 	struct fg_source *src;
@@ -362,6 +367,47 @@ static int relocate(struct checker *c, struct fg_diag *d,
 	return d->pointer && d->message && d->path && d->keyword && d->hint ? 0 : oom(c);
 }
 
+/* Validating with the configuration schema failed for a reason of the
+ * schema itself (a $ref to a malformed node, too costly to evaluate): the
+ * target's schema gives way to the tree's own, as an unusable schema on the
+ * target must not block the push that replaces it; the tree's own is a
+ * finding in its file. Returns 1 to validate again, 0, or negative. */
+static int schema_failed(struct checker *c, int rc)
+{
+	if (rc == FG_ENOMEM || rc == FG_EIO)
+		return rc;
+	if (c->conf_schema == c->target_schema && c->own_schema &&
+	    c->own_schema != c->target_schema) {
+		c->conf_schema = c->own_schema;
+		c->conf_path = c->own_path;
+		fg_error_clear(c->err);
+		return 1;
+	}
+	rc = FINDING(c, c->conf_path, 0, 0, NULL, "config-schema-unusable",
+		     "fix the schema; it must be JSON Schema draft 7, see fleetgate-fleet(5)",
+		     "configuration schema is not usable: %s", c->err->message);
+	fg_error_clear(c->err);
+	c->conf_schema = NULL;  /* said once, not once per device */
+	return rc;
+}
+
+static int validate_merged(struct checker *c, const json_t *merged,
+			   struct fg_diags *tmp)
+{
+	int rc;
+
+	do {
+		if (!c->conf_schema)
+			return 0;
+		rc = fg_schema_validate(c->conf_schema, merged, NULL, tmp, c->err);
+		if (rc >= 0)
+			return rc;
+		fg_diags_release(tmp);
+		rc = schema_failed(c, rc);
+	} while (rc == 1);
+	return rc < 0 ? rc : 0;
+}
+
 static int check_merged(struct checker *c, const struct fg_yaml_doc *dev)
 {
 	const json_t *dev_conf = json_object_get(dev->root, "configuration");
@@ -379,7 +425,7 @@ static int check_merged(struct checker *c, const struct fg_yaml_doc *dev)
 	merged = fg_fleet_merge_configuration(fleet_conf, dev_conf);
 	if (!merged)
 		return oom(c);
-	rc = fg_schema_validate(c->conf_schema, merged, NULL, &tmp, c->err);
+	rc = validate_merged(c, merged, &tmp);
 	for (i = 0; rc >= 0 && i < tmp.count; i++) {
 		struct fg_diag *d = &tmp.items[i];
 		char *line;
@@ -560,11 +606,39 @@ static int check_unique(struct checker *c)
 
 /* ---- setup ---- */
 
+/* The tree's own configuration schema is judged by the push that makes
+ * it: an unusable one is a finding whichever schema judges the values. The
+ * values are judged by the target's schema (opts->schema_source), unless
+ * that one is unusable: then it must not block the push that replaces it,
+ * and the tree's own judges. */
+static int load_conf_schemas(struct checker *c, struct fg_source *src)
+{
+	struct fg_source *target = c->opts->schema_source;
+	struct fg_diags target_problems = FG_DIAGS_INIT;
+	int rc;
+
+	rc = fg_fleet_load_config_schema(&c->own_schema, &c->own_path, src,
+					 &c->opts->limits, c->out, c->err);
+	c->conf_schema = c->own_schema;
+	c->conf_path = c->own_path;
+	if (rc < 0 || !target || target == src)
+		return rc;
+	rc = fg_fleet_load_config_schema(&c->target_schema, &c->target_path, target,
+					 &c->opts->limits, &target_problems, c->err);
+	if (rc == 0 && target_problems.failed)
+		rc = oom(c);
+	if (rc == 0 && !target_problems.count) {
+		c->conf_schema = c->target_schema;
+		c->conf_path = c->target_path;
+	}
+	fg_diags_release(&target_problems);
+	return rc;
+}
+
 static int checker_init(struct checker *c, struct fg_source *src,
 			const struct fg_fleet_check_opts *opts,
 			struct fg_diags *out, struct fg_error *err)
 {
-	struct fg_source *schema_src = opts->schema_source ? opts->schema_source : src;
 	int rc;
 
 	memset(c, 0, sizeof(*c));
@@ -579,8 +653,7 @@ static int checker_init(struct checker *c, struct fg_source *src,
 		return oom(c);
 	rc = fg_fleet_format_init(&c->fmt, err);
 	if (rc == 0)
-		rc = fg_fleet_load_config_schema(&c->conf_schema, schema_src,
-						 &opts->limits, out, err);
+		rc = load_conf_schemas(c, src);
 	if (rc == 0)
 		rc = fg_fleet_load_yaml(&c->fleet_doc, src, FG_FLEET_FILE, 1,
 					&opts->limits, out, err);
@@ -597,7 +670,8 @@ static void checker_release(struct checker *c)
 	json_decref(c->fleet_seen);
 	json_decref(c->branch_cache);
 	fg_fleet_format_release(&c->fmt);
-	fg_schema_free(c->conf_schema);
+	fg_schema_free(c->own_schema);
+	fg_schema_free(c->target_schema);
 	fg_yaml_doc_free(c->fleet_doc);
 }
 

@@ -46,6 +46,13 @@ int fg_schema_new(struct fg_schema **out, json_t *root, const char *base_uri,
 int fg_schema_add_resource(struct fg_schema *schema, json_t *doc,
 			   const char *uri, struct fg_error *err);
 
+/* For a schema nobody may register more documents with (a fleet's own):
+ * 0 when every "$ref" resolves to a schema, else FG_ENOTFOUND (a $ref to
+ * nothing), FG_ELIMIT (a loop of $refs that never reaches a schema) or
+ * FG_EINVALID (a $ref to something that is not a schema), with a message
+ * "invalid schema at '#<pointer of the $ref>': ..." naming the URI. */
+int fg_schema_check_refs(const struct fg_schema *schema, struct fg_error *err);
+
 /* Validates `instance` (borrowed). Appends one fg_diag per violation with
  * the instance's JSON pointer, the schema keyword, a message, and, when
  * `doc` is given, doc->path and the line and column of the offending value

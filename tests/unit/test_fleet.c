@@ -304,6 +304,95 @@ static void test_push_schema_from_target(void **state)
 	fg_diags_release(&d);
 }
 
+static const struct fg_diag *finding(const struct fg_diags *d, const char *rule)
+{
+	size_t i;
+
+	for (i = 0; i < d->count; i++)
+		if (d->items[i].keyword && !strcmp(d->items[i].keyword, rule))
+			return &d->items[i];
+	fail_msg("no finding of rule %s", rule);
+	return NULL;
+}
+
+#define SCHEMA_JSON "schemas/configuration.schema.json"
+
+/* An unusable schema is refused by the push that adds it, on any branch,
+ * even while the target's schema judges the values: naming the file, the
+ * JSON pointer and what is wrong. */
+static void test_push_unusable_schema_refused(void **state)
+{
+	static const struct { const char *json, *pointer, *what; } cases[] = {
+		{ "{\"properties\": {\"a\": {\"pattern\": \"(\"}}}",
+		  "/properties/a/pattern", "regular expression" },
+		{ "{\"properties\": {\"a\": {\"$ref\": \"#/definitions/nope\"}}}",
+		  "/properties/a", "resolves to no schema" },
+		{ "{\"definitions\": {\"x\": {\"$ref\": \"#/definitions/y\"}, "
+		  "\"y\": {\"$ref\": \"#/definitions/x\"}}, \"$ref\": \"#/definitions/x\"}",
+		  "", "loop of $refs" },
+		{ "{\"$schema\": \"http://json-schema.org/draft-04/schema#\"}",
+		  "/$schema", "not JSON Schema draft 7" },
+		{ "{\"type\": 7}", "/type", "" },
+		{ "{\"properties\": ", "", "" },
+	};
+	struct fixture *f = *state;
+	struct fg_diags d = FG_DIAGS_INIT;
+	char tag[16], file[96], change[160];
+	size_t i;
+	FILE *fp;
+
+	snprintf(file, sizeof(file), "%s.schema", f->dir);
+	snprintf(change, sizeof(change), "cp '%s' " SCHEMA_JSON, file);
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		const struct fg_diag *it;
+
+		fp = fopen(file, "w");
+		assert_non_null(fp);
+		fputs(cases[i].json, fp);
+		fclose(fp);
+		snprintf(tag, sizeof(tag), "bad%zu", i);
+		commit_change(f, "c1", tag, change);
+		assert_int_equal(push(f, "c1", tag, "c1", &d), 1);
+		it = finding(&d, "config-schema-unusable");
+		assert_string_equal(it->path, SCHEMA_JSON);
+		if (cases[i].pointer[0])
+			assert_string_equal(it->pointer, cases[i].pointer);
+		if (!strstr(it->message, cases[i].what))
+			fail_msg("case %zu: %s", i, it->message);
+		fg_diags_release(&d);
+		/* a new branch (no old tip, its own schema) is refused too */
+		assert_int_equal(push(f, NULL, tag, NULL, &d), 1);
+		assert_non_null(finding(&d, "config-schema-unusable"));
+		fg_diags_release(&d);
+	}
+	unlink(file);
+}
+
+/* An unusable schema on the target never blocks the push that replaces
+ * it; a push that leaves it in place is refused. */
+static void test_push_replaces_unusable_target_schema(void **state)
+{
+	struct fixture *f = *state;
+	struct fg_diags d = FG_DIAGS_INIT;
+
+	commit_change(f, "c1", "jam", "printf '{\"pattern\": \"(\"}' > " SCHEMA_JSON);
+	commit_change(f, "jam", "fix", "git rm -q " SCHEMA_JSON " && printf "
+		      "'configuration:\\n  kiosk_enabled: \"true\"\\n' > devices/" DEV_A ".yaml");
+	assert_int_equal(push(f, "jam", "fix", "jam", &d), 0);
+	fg_diags_release(&d);
+	/* the new schema judges then: a value it refuses is a finding */
+	commit_change(f, "jam", "fixbad", "git rm -q " SCHEMA_JSON " && printf "
+		      "'configuration:\\n  kiosk_enabled: \"maybe\"\\n' > devices/" DEV_A ".yaml");
+	assert_int_equal(push(f, "jam", "fixbad", "jam", &d), 1);
+	assert_true(has_finding(&d, "devices/" DEV_A ".yaml", "config-schema"));
+	fg_diags_release(&d);
+	/* a push that keeps the unusable schema is refused for it */
+	commit_change(f, "jam", "keep", "printf 'name: x\\n' > devices/" DEV_A ".yaml");
+	assert_int_equal(push(f, "jam", "keep", "jam", &d), 1);
+	assert_true(has_finding(&d, SCHEMA_JSON, "config-schema-unusable"));
+	fg_diags_release(&d);
+}
+
 static void test_push_symlink_and_delete(void **state)
 {
 	struct fixture *f = *state;
@@ -347,6 +436,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_push_is_incremental, setup_repo, teardown_repo),
 		cmocka_unit_test_setup_teardown(test_push_duplicate_id, setup_repo, teardown_repo),
 		cmocka_unit_test_setup_teardown(test_push_schema_from_target, setup_repo, teardown_repo),
+		cmocka_unit_test_setup_teardown(test_push_unusable_schema_refused, setup_repo, teardown_repo),
+		cmocka_unit_test_setup_teardown(test_push_replaces_unusable_target_schema, setup_repo, teardown_repo),
 		cmocka_unit_test_setup_teardown(test_push_symlink_and_delete, setup_repo, teardown_repo),
 		cmocka_unit_test_setup_teardown(test_size_limit_before_read, setup_repo, teardown_repo),
 	};
