@@ -43,6 +43,10 @@ int fg_diags_add(struct fg_diags *d, const char *path, int line, int column,
 	struct fg_diag item = { 0 };
 	va_list ap;
 
+	if (d->max && d->count >= d->max) {
+		d->dropped++;
+		return 0;
+	}
 	va_start(ap, fmt);
 	fg_buf_vprintf(&msg, fmt, ap);
 	va_end(ap);
@@ -72,17 +76,25 @@ int fg_diags_add(struct fg_diags *d, const char *path, int line, int column,
 
 int fg_diags_take(struct fg_diags *dst, struct fg_diags *src)
 {
-	if (diags_reserve(dst, src->count) < 0)
+	size_t n = src->count, i;
+
+	if (dst->max)
+		n = dst->count >= dst->max ? 0 :
+			n < dst->max - dst->count ? n : dst->max - dst->count;
+	if (diags_reserve(dst, n) < 0)
 		return FG_ENOMEM;
-	if (src->count)
-		memcpy(dst->items + dst->count, src->items,
-		       src->count * sizeof(*src->items));
-	dst->count += src->count;
+	if (n)
+		memcpy(dst->items + dst->count, src->items, n * sizeof(*src->items));
+	for (i = n; i < src->count; i++)
+		diag_free_strings(&src->items[i]);
+	dst->count += n;
+	dst->dropped += src->dropped + (src->count - n);
 	dst->failed |= src->failed;
 	free(src->items);
 	src->items = NULL;
 	src->count = src->alloc = 0;
 	src->failed = 0;
+	src->dropped = 0;
 	return 0;
 }
 
@@ -124,4 +136,5 @@ void fg_diags_release(struct fg_diags *d)
 	d->items = NULL;
 	d->count = d->alloc = 0;
 	d->failed = 0;
+	d->dropped = 0;
 }

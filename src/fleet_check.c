@@ -235,6 +235,7 @@ static int take_filtered(struct checker *c, struct fg_diags *tmp, json_t *report
 	struct fg_diags keep = FG_DIAGS_INIT;
 	int rc = 0;
 
+	keep.dropped = tmp->dropped;
 	for (i = 0; i < tmp->count && rc == 0; i++) {
 		struct fg_diag *d = &tmp->items[i];
 
@@ -262,6 +263,7 @@ static int check_document(struct checker *c, const struct fg_yaml_doc *doc,
 
 	if (!reported)
 		return oom(c);
+	tmp.max = FG_FLEET_MAX_FINDINGS;
 	if (!root)  /* an empty device file: the device with every default */
 		root = empty = json_object();
 	rc = root ? check_configuration(c, doc, reported) : oom(c);
@@ -425,7 +427,9 @@ static int check_merged(struct checker *c, const struct fg_yaml_doc *dev)
 	merged = fg_fleet_merge_configuration(fleet_conf, dev_conf);
 	if (!merged)
 		return oom(c);
+	tmp.max = FG_FLEET_MAX_FINDINGS;
 	rc = validate_merged(c, merged, &tmp);
+	c->out->dropped += tmp.dropped;
 	for (i = 0; rc >= 0 && i < tmp.count; i++) {
 		struct fg_diag *d = &tmp.items[i];
 		char *line;
@@ -694,7 +698,15 @@ static int verdict(const struct fg_diags *out, size_t before, int rc)
 {
 	if (rc < 0)
 		return rc;
-	return out->count > before || out->failed ? 1 : 0;
+	return fg_diags_total(out) > before || out->failed ? 1 : 0;
+}
+
+/* Pushed content decides how many findings there are: keep a bounded
+ * number, count the rest. */
+static void cap_findings(struct fg_diags *out)
+{
+	if (!out->max)
+		out->max = FG_FLEET_MAX_FINDINGS;
 }
 
 static const struct fg_fleet_check_opts *opts_or_default(const struct fg_fleet_check_opts *o)
@@ -708,9 +720,11 @@ int fg_fleet_check(struct fg_source *src, const struct fg_fleet_check_opts *opts
 		   struct fg_diags *out, struct fg_error *err)
 {
 	struct checker c;
-	size_t before = out->count;
+	size_t before;
 	int rc;
 
+	cap_findings(out);
+	before = fg_diags_total(out);
 	opts = opts_or_default(opts);
 	rc = checker_init(&c, src, opts, out, err);
 	c.collect_ids = 1;
@@ -958,12 +972,13 @@ static int check_changes(struct fg_source *src, git_repository *repo,
 	struct change_scan s = { &c, 0, FG_BUF_INIT };
 	struct fg_diags scratch = FG_DIAGS_INIT;
 	git_tree *old = NULL;
-	size_t before = out->count;
+	size_t before = fg_diags_total(out);
 	int rc;
 
 	rc = open_tree(&old, repo, old_tip, err);
 	if (rc < 0)
 		return rc;
+	scratch.max = FG_FLEET_MAX_FINDINGS;
 	/* fleet.yaml did not change, so its findings (none, it was accepted)
 	 * go to a scratch list: only the merge needs it. */
 	rc = checker_init(&c, src, opts, &scratch, err);
@@ -995,6 +1010,8 @@ int fg_fleet_check_push(git_repository *repo, const git_oid *old_tip_or_NULL,
 	struct fg_diags partial = FG_DIAGS_INIT;
 	int rc;
 
+	cap_findings(out);
+	partial.max = out->max;
 	if (!o.known_branch_count && !o.branch_exists) {
 		o.branch_exists = fg_fleet_branch_in_repo;
 		o.branch_payload = repo;

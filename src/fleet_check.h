@@ -53,8 +53,12 @@ struct fg_fleet_check_opts {
 
 #define FG_FLEET_CHECK_OPTS_INIT { NULL, 0, NULL, NULL, NULL, FG_YAML_LIMITS_INIT }
 
+/* Findings a check keeps; the rest are counted in out->dropped. */
+#define FG_FLEET_MAX_FINDINGS 100
+
 /* Checks the whole fleet in `src`. Returns 0 when it is valid, 1 when
- * findings were appended to `out`, or a negative FG_E* code (I/O, out of
+ * findings were appended to `out` (at most out->max, FG_FLEET_MAX_FINDINGS
+ * when the caller left it 0; the others are counted in out->dropped), or a negative FG_E* code (I/O, out of
  * memory, an unresolvable schema) with err set; a caller deciding a push
  * treats a negative result, and out->failed, as a rejection. */
 int fg_fleet_check(struct fg_source *src, const struct fg_fleet_check_opts *opts,

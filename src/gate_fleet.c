@@ -176,9 +176,9 @@ static void format_lines(const struct fg_diags *d, const char *prefix,
 		}
 		fg_buf_putc(lines, '\n');
 	}
-	if (d->count > FG_GATE_FLEET_MAX_LINES)
+	if (fg_diags_total(d) > i)
 		fg_buf_printf(lines, "%s  ... and %zu more\n", prefix,
-			      d->count - FG_GATE_FLEET_MAX_LINES);
+			      fg_diags_total(d) - i);
 }
 
 /* An error message may name a path, a $ref or a ref name from the push;
@@ -262,8 +262,8 @@ int fg_gate_fleet_check(struct fg_gate_fleet *gf, const struct fg_ref_update *up
 		      : check_exported(gf, base, update, &opts, &d, err);
 	if (rc == 1) {
 		snprintf(explanation, explanation_size,
-			 "%zu problem%s in the fleet files", d.count,
-			 d.count == 1 ? "" : "s");
+			 "%zu problem%s in the fleet files", fg_diags_total(&d),
+			 fg_diags_total(&d) == 1 ? "" : "s");
 		format_lines(&d, line_prefix, lines);
 		if (d.failed || lines->failed)
 			rc = fg_error_oom(err);

@@ -147,6 +147,33 @@ static void test_diags_escape_every_field(void **state)
 	fg_diags_release(&d);
 }
 
+/* A capped list keeps max findings and counts the rest, also when lists
+ * are moved into it. */
+static void test_diags_cap(void **state)
+{
+	struct fg_diags a = FG_DIAGS_INIT, b = FG_DIAGS_INIT;
+	int i;
+
+	(void)state;
+	a.max = 3;
+	for (i = 0; i < 5; i++)
+		assert_int_equal(fg_diags_add(&a, NULL, 0, 0, NULL, NULL, NULL, "a%d", i), 0);
+	assert_int_equal(a.count, 3);
+	assert_int_equal(a.dropped, 2);
+	for (i = 0; i < 4; i++)
+		assert_int_equal(fg_diags_add(&b, NULL, 0, 0, NULL, NULL, NULL, "b%d", i), 0);
+	b.dropped = 1;
+	a.max = 5;
+	assert_int_equal(fg_diags_take(&a, &b), 0);
+	assert_int_equal(a.count, 5);
+	assert_string_equal(a.items[4].message, "b1");
+	assert_int_equal(a.dropped, 2 + 2 + 1);
+	assert_int_equal(fg_diags_total(&a), 10);
+	assert_int_equal(fg_diags_total(&b), 0);
+	fg_diags_release(&a);
+	fg_diags_release(&b);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -157,6 +184,7 @@ int main(void)
 		cmocka_unit_test(test_escape_pushed_content),
 		cmocka_unit_test(test_escape_is_idempotent),
 		cmocka_unit_test(test_diags_escape_every_field),
+		cmocka_unit_test(test_diags_cap),
 	};
 	return cmocka_run_group_tests_name("buf", tests, NULL, NULL);
 }

@@ -393,6 +393,26 @@ static void test_push_replaces_unusable_target_schema(void **state)
 	fg_diags_release(&d);
 }
 
+/* Pushed content decides how many findings there are: 100 are kept, the
+ * rest counted. */
+static void test_push_findings_capped(void **state)
+{
+	struct fixture *f = *state;
+	struct fg_diags d = FG_DIAGS_INIT;
+
+	commit_change(f, "c1", "many", "for i in $(seq 100 249); do printf 'x: 1\\n' > "
+		      "devices/0a1b2c3d-0000-4000-8000-000000000$i.yaml; done");
+	assert_int_equal(push(f, "c1", "many", "c1", &d), 1);
+	assert_int_equal(d.count, FG_FLEET_MAX_FINDINGS);
+	assert_int_equal(fg_diags_total(&d), 150);
+	fg_diags_release(&d);
+	/* the full check too */
+	assert_int_equal(push(f, NULL, "many", NULL, &d), 1);
+	assert_int_equal(d.count, FG_FLEET_MAX_FINDINGS);
+	assert_int_equal(fg_diags_total(&d), 150);
+	fg_diags_release(&d);
+}
+
 static void test_push_symlink_and_delete(void **state)
 {
 	struct fixture *f = *state;
@@ -438,6 +458,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_push_schema_from_target, setup_repo, teardown_repo),
 		cmocka_unit_test_setup_teardown(test_push_unusable_schema_refused, setup_repo, teardown_repo),
 		cmocka_unit_test_setup_teardown(test_push_replaces_unusable_target_schema, setup_repo, teardown_repo),
+		cmocka_unit_test_setup_teardown(test_push_findings_capped, setup_repo, teardown_repo),
 		cmocka_unit_test_setup_teardown(test_push_symlink_and_delete, setup_repo, teardown_repo),
 		cmocka_unit_test_setup_teardown(test_size_limit_before_read, setup_repo, teardown_repo),
 	};
