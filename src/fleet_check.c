@@ -26,6 +26,8 @@ struct checker {
 	struct fg_source *src;
 	struct fg_diags *out;
 	struct fg_error *err;
+	struct fg_regex_budget own_budget; /* when opts bring none */
+	struct fg_regex_budget *budget;
 	json_t *fleet_seen;             /* merged-check findings in fleet.yaml */
 	json_t *branch_cache;           /* name -> bool: asked branch_exists */
 	struct device_ref *ids;         /* full check: for the uniqueness rule */
@@ -378,6 +380,15 @@ static int schema_failed(struct checker *c, int rc)
 {
 	if (rc == FG_ENOMEM || rc == FG_EIO)
 		return rc;
+	if (c->budget->exhausted) {
+		/* a push's regex work is bounded: no second schema, no retry */
+		rc = FINDING(c, c->conf_path, 0, 0, NULL, "regex-budget",
+			     "simplify the patterns of the schema (fleetgate-fleet(5), "
+			     "'Regular expressions')", "%s", c->err->message);
+		fg_error_clear(c->err);
+		c->conf_schema = NULL;
+		return rc;
+	}
 	if (c->conf_schema == c->target_schema && c->own_schema &&
 	    c->own_schema != c->target_schema) {
 		c->conf_schema = c->own_schema;
@@ -401,7 +412,8 @@ static int validate_merged(struct checker *c, const json_t *merged,
 	do {
 		if (!c->conf_schema)
 			return 0;
-		rc = fg_schema_validate(c->conf_schema, merged, NULL, tmp, c->err);
+		rc = fg_schema_validate_budget(c->conf_schema, merged, NULL, c->budget,
+					       tmp, c->err);
 		if (rc >= 0)
 			return rc;
 		fg_diags_release(tmp);
@@ -651,6 +663,8 @@ static int checker_init(struct checker *c, struct fg_source *src,
 	c->repo = fg_source_repo(src);
 	c->out = out;
 	c->err = err;
+	c->own_budget = (struct fg_regex_budget)FG_REGEX_BUDGET_INIT;
+	c->budget = opts->regex_budget ? opts->regex_budget : &c->own_budget;
 	c->fleet_seen = json_object();
 	c->branch_cache = json_object();
 	if (!c->fleet_seen || !c->branch_cache)

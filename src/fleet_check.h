@@ -30,6 +30,8 @@
 #include "tree_source.h"
 #include "yaml_load.h"
 
+struct fg_regex_budget; /* ecma_regex.h */
+
 /* Returns 1 when `branch` exists (e.g. a ref refs/heads/<branch>), else 0. */
 typedef int (*fg_branch_exists_fn)(const char *branch, void *payload);
 
@@ -49,9 +51,18 @@ struct fg_fleet_check_opts {
 	struct fg_source *schema_source;
 
 	struct fg_yaml_limits limits; /* per file */
+
+	/* The regular-expression work the fleet's configuration schema may
+	 * spend, shared by every check that uses these opts (the gate: one
+	 * per push); NULL gives each check a fresh FG_REGEX_BUDGET_INIT. A
+	 * spent budget is a finding of rule regex-budget in the schema file
+	 * and ends the schema's part of the check. */
+	struct fg_regex_budget *regex_budget;
 };
 
-#define FG_FLEET_CHECK_OPTS_INIT { NULL, 0, NULL, NULL, NULL, FG_YAML_LIMITS_INIT }
+#define FG_FLEET_CHECK_OPTS_INIT { .known_branches = NULL, .known_branch_count = 0, \
+	.branch_exists = NULL, .branch_payload = NULL, .schema_source = NULL, \
+	.limits = FG_YAML_LIMITS_INIT, .regex_budget = NULL }
 
 /* Findings a check keeps; the rest are counted in out->dropped. */
 #define FG_FLEET_MAX_FINDINGS 100

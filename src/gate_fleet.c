@@ -1,5 +1,6 @@
 #include "gate_fleet.h"
 #include "diag.h"
+#include "ecma_regex.h"
 #include "fleet_check.h"
 #include "gitcli.h"
 #include "tree_export.h"
@@ -16,6 +17,8 @@ struct fg_gate_fleet {
 	const struct fg_branch_tips *tips; /* branches before the push (borrowed) */
 	const char **known;        /* policy + existing + created branches */
 	size_t nknown;
+	/* one for the whole push, however many refs it updates */
+	struct fg_regex_budget regex_budget;
 };
 
 static int git_fail(struct fg_error *err, const char *what)
@@ -83,6 +86,7 @@ int fg_gate_fleet_open(struct fg_gate_fleet **out, const char *git_dir,
 	if (!gf)
 		return fg_error_oom(err);
 	git_libgit2_init();
+	gf->regex_budget = (struct fg_regex_budget)FG_REGEX_BUDGET_INIT;
 	gf->policy = policy;
 	gf->tips = tips;
 	if (fg_repo_uses_sha256(git_dir)) {
@@ -258,6 +262,7 @@ int fg_gate_fleet_check(struct fg_gate_fleet *gf, const struct fg_ref_update *up
 	/* every branch that exists or is being created is known: no lookups */
 	opts.known_branches = gf->known;
 	opts.known_branch_count = gf->nknown;
+	opts.regex_budget = &gf->regex_budget;
 	rc = gf->repo ? check_with_libgit2(gf, base, update, &opts, &d, err)
 		      : check_exported(gf, base, update, &opts, &d, err);
 	if (rc == 1) {

@@ -28,6 +28,7 @@
 #include <jansson.h>
 
 #include "diag.h"
+#include "ecma_regex.h"
 #include "error.h"
 #include "yaml_load.h"
 
@@ -67,6 +68,19 @@ int fg_schema_check_refs(const struct fg_schema *schema, struct fg_error *err);
 int fg_schema_validate(const struct fg_schema *schema, const json_t *instance,
 		       const struct fg_yaml_doc *doc, struct fg_diags *diags,
 		       struct fg_error *err);
+
+/* fg_schema_validate with every regular-expression match ("pattern",
+ * "patternProperties", also through "additionalProperties", and format
+ * "regex") charged to `budget`, which the caller shares across calls (one
+ * budget for a whole fleet check). A match that hits its own limit is never
+ * a pass: a finding of its keyword, and the verdict is invalid even inside
+ * not/anyOf/if. A spent budget is FG_ELIMIT with budget->exhausted set and
+ * a message naming the keyword. fg_schema_validate gives each call a fresh
+ * FG_REGEX_BUDGET_INIT. */
+int fg_schema_validate_budget(const struct fg_schema *schema, const json_t *instance,
+			      const struct fg_yaml_doc *doc,
+			      struct fg_regex_budget *budget, struct fg_diags *diags,
+			      struct fg_error *err);
 
 /* Frees the schema; accepts NULL. */
 void fg_schema_free(struct fg_schema *schema);

@@ -270,9 +270,17 @@ struct vctx {
 	struct fg_error *err;
 	struct fg_buf ptr;        /* instance JSON pointer */
 	pcre2_match_data *md;
+	pcre2_match_context *mc;  /* this call's: its match limit changes */
+	struct fg_regex_budget *budget;
 	int depth;
 	unsigned long steps;
 	int oom;  /* an allocation failed: the verdict becomes FG_ENOMEM */
+	/* A regular expression could not be decided within its limit: the
+	 * verdict is "invalid" whatever a not/anyOf/if around it makes of it */
+	int limit_hit;
+	int limit_reported;     /* a finding said so */
+	const char *limit_kw;   /* the first such keyword... */
+	char *limit_ptr;        /* ...and where (new memory) */
 };
 
 /* Releases a message buffer, remembering whether building it failed. */
@@ -286,7 +294,7 @@ static void buf_done(struct vctx *c, struct fg_buf *b)
 static int search(struct vctx *c, const pcre2_code *code, const char *s,
 		  size_t len)
 {
-	int m = fg_ecma_regex_search(code, s, len, c->md, c->s->mc);
+	int m = fg_ecma_regex_search(code, s, len, c->md, c->mc, c->budget);
 
 	if (m == FG_ENOMEM)
 		c->oom = 1;
@@ -339,6 +347,35 @@ static int report(struct vctx *c, const char *keyword, const char *fmt, ...)
 }
 
 static int v_schema(struct vctx *c, json_t *schema, const json_t *inst);
+
+/* A match `kw` could not decide (search() < 0). The budget of the whole
+ * check spent: an error that ends the validation, naming the keyword. A
+ * per-match limit: never a pass, a finding where diags are collected and
+ * a sticky "invalid" where they are not (inside not/anyOf/if). */
+static int regex_limit(struct vctx *c, const char *kw, const char *what)
+{
+	if (c->oom)
+		return 1;
+	if (c->budget->exhausted)
+		return fg_error_set(c->err, FG_ELIMIT,
+				    "the schema's '%s' needs more regular-expression work "
+				    "than one check may spend (%llu units, at '%s')", kw,
+				    FG_REGEX_BUDGET_UNITS, fg_buf_cstr(&c->ptr));
+	if (!c->limit_hit) {
+		c->limit_hit = 1;
+		c->limit_kw = kw;
+		c->limit_ptr = fg_strdup(fg_buf_cstr(&c->ptr));
+		if (!c->limit_ptr)
+			c->oom = 1;
+	}
+	if (c->diags) {
+		c->limit_reported = 1;
+		report(c, kw, "%s could not be matched within the backtracking limit; "
+		       "simplify the schema's %s", what, kw);
+	}
+	return 1;
+}
+
 
 static size_t ptr_push_key(struct vctx *c, const char *key)
 {
@@ -586,15 +623,17 @@ static int v_string(struct vctx *c, const char *k, json_t *kv, const json_t *ins
 		m = search(c, code, s, len);
 		if (m == 1)
 			return 0;
+		if (m < 0)
+			return regex_limit(c, k, "string");
 		if (!c->diags)
 			return 1;
-		if (m < 0)
-			rc = report(c, k, "string could not be matched against pattern '%s' "
-				    "within the backtracking limit", json_string_value(kv));
-		else
-			rc = report(c, k, "string does not match pattern '%s'",
-				    json_string_value(kv));
+		rc = report(c, k, "string does not match pattern '%s'",
+			    json_string_value(kv));
 	} else if (!strcmp(k, "format")) {
+		/* compiling a pushed regex costs about its length */
+		if (!strcmp(json_string_value(kv), "regex") &&
+		    fg_ecma_regex_charge(c->budget, len + 1) < 0)
+			return regex_limit(c, "format", "regex");
 		if (fg_schema_format_check(json_string_value(kv), s, len) != 0)
 			return 0;
 		if (!c->diags)
@@ -681,14 +720,25 @@ static int v_array(struct vctx *c, json_t *schema, const char *k, json_t *kv,
 	return 0;
 }
 
+/* 1 when `key` matches a patternProperties pattern, 0 when none, else the
+ * result of regex_limit (the key is then treated as not allowed). */
 static int matches_pattern_property(struct vctx *c, const struct pp_entry *pp,
 				    const char *key, size_t klen)
 {
-	size_t i;
+	size_t i, len;
+	int m;
 
-	for (i = 0; pp && i < pp->n; i++)
-		if (search(c, pp->codes[i], key, klen) == 1)
+	for (i = 0; pp && i < pp->n; i++) {
+		m = search(c, pp->codes[i], key, klen);
+		if (m == 0)
+			continue;
+		if (m == 1)
 			return 1;
+		len = ptr_push_key(c, key);
+		m = regex_limit(c, "patternProperties", "property name");
+		fg_buf_truncate(&c->ptr, len);
+		return m < 0 ? m : 2;
+	}
 	return 0;
 }
 
@@ -722,7 +772,19 @@ static int v_pattern_properties(struct vctx *c, json_t *pprops, const json_t *in
 		return fg_error_set(c->err, FG_EINVALID, "patternProperties were not compiled");
 	json_object_foreach((json_t *)inst, k, v) {
 		for (i = 0; i < pp->n; i++) {
-			if (search(c, pp->codes[i], k, strlen(k)) != 1)
+			int m = search(c, pp->codes[i], k, strlen(k));
+
+			if (m < 0) {  /* never skip a sub-schema it may select */
+				size_t len = ptr_push_key(c, k);
+
+				rc = regex_limit(c, "patternProperties", "property name");
+				fg_buf_truncate(&c->ptr, len);
+				if (rc < 0 || !c->diags)
+					return rc;
+				bad = 1;
+				continue;
+			}
+			if (m == 0)
 				continue;
 			rc = v_key(c, json_object_get(pprops, pp->keys[i]), v, k);
 			if (rc < 0 || (rc && !c->diags))
@@ -748,7 +810,12 @@ static int v_additional_properties(struct vctx *c, json_t *schema, json_t *extra
 
 		if (props && json_object_get(props, k))
 			continue;
-		if (matches_pattern_property(c, pp, k, strlen(k)))
+		rc = matches_pattern_property(c, pp, k, strlen(k));
+		if (rc < 0 || (rc == 2 && !c->diags))
+			return rc < 0 ? rc : 1;
+		if (rc == 2)
+			bad = 1;
+		if (rc)
 			continue;
 		if (json_is_false(extra)) {
 			if (!c->diags)
@@ -1042,23 +1109,48 @@ out:
 	return rc;
 }
 
+int fg_schema_validate_budget(const struct fg_schema *schema, const json_t *instance,
+			      const struct fg_yaml_doc *doc,
+			      struct fg_regex_budget *budget, struct fg_diags *diags,
+			      struct fg_error *err)
+{
+	struct vctx c = { .s = schema, .doc = doc, .diags = diags, .err = err,
+			  .ptr = FG_BUF_INIT, .budget = budget };
+	int rc;
+
+	if (!schema || !instance || !budget)
+		return fg_error_set(err, FG_EINVALID, "validate needs a schema and an instance");
+	c.md = pcre2_match_data_create(1, NULL);
+	c.mc = pcre2_match_context_copy(schema->mc);
+	if (!c.md || !c.mc) {
+		rc = fg_error_oom(err);
+		goto out;
+	}
+	rc = v_schema(&c, schema->root, instance);
+	if (rc >= 0 && c.limit_hit && !c.limit_reported && diags && c.limit_ptr) {
+		/* a not/anyOf/if turned an undecided match into a verdict */
+		fg_buf_truncate(&c.ptr, 0);
+		fg_buf_puts(&c.ptr, c.limit_ptr);
+		report(&c, c.limit_kw, "value could not be checked: a regular expression "
+		       "of '%s' hit the backtracking limit; simplify the schema", c.limit_kw);
+	}
+	if (rc >= 0 && c.limit_hit)
+		rc = 1;
+	if (rc >= 0 && (c.oom || c.ptr.failed || (diags && diags->failed)))
+		rc = fg_error_oom(err);
+out:
+	pcre2_match_data_free(c.md);
+	pcre2_match_context_free(c.mc);
+	fg_buf_release(&c.ptr);
+	free(c.limit_ptr);
+	return rc;
+}
+
 int fg_schema_validate(const struct fg_schema *schema, const json_t *instance,
 		       const struct fg_yaml_doc *doc, struct fg_diags *diags,
 		       struct fg_error *err)
 {
-	struct vctx c = { schema, doc, diags, err, FG_BUF_INIT, NULL, 0, 0, 0 };
-	int rc;
+	struct fg_regex_budget budget = FG_REGEX_BUDGET_INIT;
 
-	if (!schema || !instance)
-		return fg_error_set(err, FG_EINVALID, "validate needs a schema and an instance");
-	c.md = pcre2_match_data_create(1, NULL);
-	if (!c.md)
-		return fg_error_oom(err);
-	rc = v_schema(&c, schema->root, instance);
-	if (rc >= 0 && (c.oom || c.ptr.failed || (diags && diags->failed)))
-		rc = fg_error_oom(err);
-	pcre2_match_data_free(c.md);
-	fg_buf_release(&c.ptr);
-	return rc;
+	return fg_schema_validate_budget(schema, instance, doc, &budget, diags, err);
 }
-

@@ -90,12 +90,23 @@ for c in $cases symlink big; do
 		done
 		want=$(head -n 1 "$src/expect") ;;
 	esac
+	branch=develop
+	if [ -d "$src/schemas" ] && [ -n "$(cd "$src" && find . -type f ! -path './schemas/*' \
+			! -name expect ! -name remove ! -name absent)" ]; then
+		# a schema change is judged by the push that makes it and the
+		# values by the next: the case's schema goes first, to a branch
+		# of its own
+		branch=feature/case-$c
+		git add -A schemas && git commit -qm "schema: $c" &&
+			git push -q origin HEAD:$branch > "$tmp/push.out" 2>&1 ||
+			nok "the schema of $c is accepted"
+	fi
 	absent=/dev/null
 	[ -f "$FG_SRCDIR/tests/data/fleet-bad/$c/absent" ] &&
 		absent=$FG_SRCDIR/tests/data/fleet-bad/$c/absent
 	git add -A && git commit -qm "bad: $c"
-	if ! git push origin HEAD:develop > "$tmp/push.out" 2>&1 &&
-	   grep -q "fleetgate: rejected refs/heads/develop [0-9a-f]\{7\}: fleet-invalid: " "$tmp/push.out" &&
+	if ! git push origin HEAD:$branch > "$tmp/push.out" 2>&1 &&
+	   grep -q "fleetgate: rejected refs/heads/$branch [0-9a-f]\{7\}: fleet-invalid: " "$tmp/push.out" &&
 	   grep -qF "remote:   $want" "$tmp/push.out" &&
 	   ! grep -qFf "$absent" "$tmp/push.out"; then
 		ok "hook rejects $c cleanly"
@@ -103,6 +114,80 @@ for c in $cases symlink big; do
 		nok "hook rejects $c cleanly (want: $want)"
 	fi
 done
+git reset -q --hard "$good"
+
+# pushed names cannot forge hook output lines or drive the terminal: a key
+# and a file name with a newline, "remote: fleetgate: accepted" and ESC [2J
+esc=$(printf '\033')
+printf 'configuration:\n  "k\\nfleetgate: accepted\\e[2J": "x"\n' > devices/$D.yaml
+: > "devices/n
+fleetgate: accepted${esc}[2J.yaml"
+git add -A && git commit -qm "forged lines"
+if ! git push origin HEAD:develop > "$tmp/push.out" 2>&1 &&
+   grep -q "fleet-invalid: " "$tmp/push.out" &&
+   ! grep -q "^remote: fleetgate: accepted" "$tmp/push.out" &&
+   ! grep -q "$esc" "$tmp/push.out" &&
+   grep -qF "'k\nfleetgate: accepted\x1b[2J'" "$tmp/push.out" &&
+   grep -qF "remote:   devices/n\nfleetgate: accepted\x1b[2J.yaml: file name 'n\nfleetgate: accepted\x1b[2J.yaml' is not a Mender device id" "$tmp/push.out"; then
+	ok "a key and a file name cannot forge lines or escapes"
+else
+	nok "a key and a file name cannot forge lines or escapes"
+fi
+git reset -q --hard "$good"
+
+# an unusable schema is refused on develop, naming file and pointer
+printf '{"properties": {"serial": {"pattern": "("}}}' > schemas/configuration.schema.json
+git add -A && git commit -qm "broken schema"
+if ! git push origin HEAD:develop > "$tmp/push.out" 2>&1 &&
+   grep -qF "remote:   schemas/configuration.schema.json: configuration schema is not usable: invalid schema at '#/properties/serial/pattern': invalid regular expression" "$tmp/push.out"; then
+	ok "an unusable schema is refused on develop"
+else
+	nok "an unusable schema is refused on develop"
+fi
+git reset -q --hard "$good"
+
+# ...and one that landed before that rule cannot jam the repository: a
+# push that leaves it is refused, the push that replaces it goes through,
+# also from the break-glass user
+sed 's/^validate: all$/bypass: [fleet-admin]\nvalidate: all/' "$tmp/policy.yaml" > "$tmp/jam-policy.yaml"
+chmod 600 "$tmp/jam-policy.yaml"
+git init -q --bare -b main "$tmp/jam.git"
+printf '{"pattern": "("}' > schemas/configuration.schema.json
+git add -A && git commit -qm "a broken schema from before"
+jammed=$(git rev-parse HEAD)
+for b in main canary production develop; do git push -q "$tmp/jam.git" HEAD:refs/heads/$b; done
+"$FG" install --repo "$tmp/jam.git" --policy "$tmp/jam-policy.yaml" >/dev/null 2>&1
+if [ -n "${FG_VALGRIND:-}" ]; then
+	for h in "$tmp"/jam.git/hooks/*-receive; do
+		sed -i "s|exec '|exec $FG_VALGRIND '|" "$h"
+	done
+fi
+printf 'name: still broken\n' > devices/$D.yaml
+git commit -qam "leave the schema"
+if ! git push "$tmp/jam.git" HEAD:develop > "$tmp/push.out" 2>&1 &&
+   grep -qF "schemas/configuration.schema.json: configuration schema is not usable: invalid schema at '#/pattern'" "$tmp/push.out"; then
+	ok "a push that leaves an unusable schema is refused"
+else
+	nok "a push that leaves an unusable schema is refused"
+fi
+git reset -q --hard "$jammed"
+git rm -q schemas/configuration.schema.json
+git commit -qm "fix the schema"
+if git push "$tmp/jam.git" HEAD:develop > "$tmp/push.out" 2>&1 &&
+   git push "$tmp/jam.git" HEAD:main > "$tmp/push.out" 2>&1; then
+	ok "the fix of an unusable schema goes develop -> main"
+else
+	nok "the fix of an unusable schema goes develop -> main"
+fi
+git reset -q --hard "$jammed"
+git rm -q schemas/configuration.schema.json
+git commit -qm "break glass: fix the schema on canary"
+if REMOTE_USER=fleet-admin git push "$tmp/jam.git" HEAD:canary > "$tmp/push.out" 2>&1 &&
+   grep -q "WARNING: fleet-admin bypassed the promotion rules for refs/heads/canary" "$tmp/push.out"; then
+	ok "break-glass fix of an unusable schema is accepted"
+else
+	nok "break-glass fix of an unusable schema is accepted"
+fi
 git reset -q --hard "$good"
 
 # a valid change flows develop -> main -> canary -> production

@@ -15,6 +15,7 @@
 
 #include "buf.h"
 #include "diag.h"
+#include "ecma_regex.h"
 #include "fleet.h"
 #include "fleet_check.h"
 #include "tree_source.h"
@@ -393,6 +394,38 @@ static void test_push_replaces_unusable_target_schema(void **state)
 	fg_diags_release(&d);
 }
 
+/* A spent regex budget is one finding in the schema file naming the
+ * keyword, and the schema's part of the check stops there. */
+static void test_push_regex_budget(void **state)
+{
+	struct fixture *f = *state;
+	struct fg_fleet_check_opts opts = FG_FLEET_CHECK_OPTS_INIT;
+	struct fg_regex_budget budget = FG_REGEX_BUDGET_INIT;
+	struct fg_diags d = FG_DIAGS_INIT;
+	struct fg_error err = FG_ERROR_INIT;
+	const struct fg_diag *it;
+	git_oid evil, many;
+
+	commit_change(f, "c1", "evil", "printf '{\"properties\": {\"serial\": "
+		      "{\"pattern\": \"^(a+)+$\"}}}' > " SCHEMA_JSON);
+	commit_change(f, "evil", "evil-values", "for i in $(seq 100 149); do printf "
+		      "'configuration:\\n  serial: aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa!\\n' > "
+		      "devices/0a1b2c3d-0000-4000-8000-000000000$i.yaml; done");
+	evil = rev(f, "evil");
+	many = rev(f, "evil-values");
+	budget.left = 10 * 137440;  /* ten matches at the per-match limit */
+	opts.regex_budget = &budget;
+	assert_int_equal(fg_fleet_check_push(f->repo, &evil, &many, &evil, &opts, &d,
+					     &err), 1);
+	assert_true(budget.exhausted);
+	it = finding(&d, "regex-budget");
+	assert_string_equal(it->path, SCHEMA_JSON);
+	assert_non_null(strstr(it->message, "the schema's 'pattern' needs more"));
+	/* ten at the per-match limit, then the budget: no more schema work */
+	assert_int_equal(fg_diags_total(&d), 11);
+	fg_diags_release(&d);
+}
+
 /* Pushed content decides how many findings there are: 100 are kept, the
  * rest counted. */
 static void test_push_findings_capped(void **state)
@@ -459,6 +492,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_push_unusable_schema_refused, setup_repo, teardown_repo),
 		cmocka_unit_test_setup_teardown(test_push_replaces_unusable_target_schema, setup_repo, teardown_repo),
 		cmocka_unit_test_setup_teardown(test_push_findings_capped, setup_repo, teardown_repo),
+		cmocka_unit_test_setup_teardown(test_push_regex_budget, setup_repo, teardown_repo),
 		cmocka_unit_test_setup_teardown(test_push_symlink_and_delete, setup_repo, teardown_repo),
 		cmocka_unit_test_setup_teardown(test_size_limit_before_read, setup_repo, teardown_repo),
 	};

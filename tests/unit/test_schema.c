@@ -332,6 +332,110 @@ static void test_catastrophic_pattern_is_bounded(void **state)
 	fg_schema_free(s);
 }
 
+#define EVIL "\"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa!\""
+#define EVIL_KEY "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa_"
+
+static const struct fg_diag *with_keyword(const struct fg_diags *d, const char *kw)
+{
+	size_t i;
+
+	for (i = 0; i < d->count; i++)
+		if (d->items[i].keyword && !strcmp(d->items[i].keyword, kw))
+			return &d->items[i];
+	fail_msg("no finding of keyword %s", kw);
+	return NULL;
+}
+
+/* patternProperties used to treat a key its pattern could not decide as
+ * not matching and skip the sub-schema: a limit hit is never a pass. */
+static void test_pattern_properties_limit_fails_closed(void **state)
+{
+	struct fg_schema *pp = compile("{\"patternProperties\": "
+				       "{\"^(a+)+$\": {\"type\": \"integer\"}}}");
+	struct fg_schema *extra = compile("{\"patternProperties\": {\"^(a+)+$\": true},"
+					  " \"additionalProperties\": false}");
+	struct fg_diags d = FG_DIAGS_INIT;
+	const struct fg_diag *it;
+
+	assert_int_equal(check(pp, "{\"" EVIL_KEY "\": \"x\"}", &d), 1);
+	it = with_keyword(&d, "patternProperties");
+	assert_string_equal(it->pointer, "/" EVIL_KEY);
+	assert_non_null(strstr(it->message, "backtracking limit"));
+	fg_diags_release(&d);
+	assert_int_equal(check(pp, "{\"" EVIL_KEY "\": \"x\"}", NULL), 1);
+	assert_int_equal(check(extra, "{\"" EVIL_KEY "\": 1}", &d), 1);
+	assert_non_null(with_keyword(&d, "patternProperties"));
+	fg_diags_release(&d);
+	assert_int_equal(check(extra, "{\"aaa\": 1}", &d), 0);
+	fg_schema_free(pp);
+	fg_schema_free(extra);
+}
+
+/* A not/anyOf/if around an undecided match cannot turn it into a pass. */
+static void test_limit_inside_not_fails_closed(void **state)
+{
+	struct fg_schema *n = compile("{\"not\": {\"pattern\": \"^(a+)+$\"}}");
+	struct fg_schema *any = compile("{\"anyOf\": [{\"pattern\": \"^(a+)+$\"}, "
+					"{\"not\": {\"pattern\": \"^(a+)+$\"}}]}");
+	struct fg_diags d = FG_DIAGS_INIT;
+
+	assert_int_equal(check(n, EVIL, &d), 1);
+	assert_non_null(strstr(with_keyword(&d, "pattern")->message, "could not be checked"));
+	fg_diags_release(&d);
+	assert_int_equal(check(n, "\"b\"", &d), 0);
+	assert_int_equal(check(any, EVIL, &d), 1);
+	fg_diags_release(&d);
+	assert_int_equal(check(any, EVIL, NULL), 1);
+	fg_schema_free(n);
+	fg_schema_free(any);
+}
+
+/* Every match is charged to the budget, at least its first attempt; a
+ * spent budget ends the validation naming the keyword. */
+static void test_regex_budget(void **state)
+{
+	struct fg_schema *s = compile("{\"additionalProperties\": {\"pattern\": \"^a\"}}");
+	struct fg_schema *evil = compile("{\"additionalProperties\": {\"pattern\": \"^(a+)+$\"}}");
+	struct fg_schema *fmt = compile("{\"format\": \"regex\"}");
+	struct fg_regex_budget b = FG_REGEX_BUDGET_INIT;
+	struct fg_error err = FG_ERROR_INIT;
+	struct fg_diags d = FG_DIAGS_INIT;
+	json_t *ten = json_loads("{\"a\":\"a\",\"b\":\"a\",\"c\":\"a\",\"d\":\"a\","
+				 "\"e\":\"a\",\"f\":\"a\",\"g\":\"a\",\"h\":\"a\","
+				 "\"i\":\"a\",\"j\":\"b\"}", 0, NULL);
+	json_t *bad = json_loads("{\"a\": " EVIL ", \"b\": " EVIL ", \"c\": " EVIL "}",
+				 0, NULL);
+	json_t *re = json_string("^x+$");
+	unsigned long long before = b.left;
+
+	if (fg_schema_validate_budget(s, ten, NULL, &b, NULL, &err) != 1)
+		fail_msg("%s", err.message);
+	assert_int_equal(before - b.left, 10 * 64);  /* stops at "j": 10 matches */
+	/* three values, each at the per-match limit; the budget allows two */
+	b.left = 2 * 137440 + 1000;
+	b.exhausted = 0;
+	assert_int_equal(fg_schema_validate_budget(evil, bad, NULL, &b, &d, &err), FG_ELIMIT);
+	assert_true(b.exhausted);
+	assert_int_equal(d.count, 2);  /* the two at the per-match limit */
+	fg_diags_release(&d);
+	assert_non_null(strstr(err.message, "the schema's 'pattern' needs more "
+			       "regular-expression work than one check may spend"));
+	/* a spent budget stays spent: the next validation stops at once */
+	assert_int_equal(fg_schema_validate_budget(s, ten, NULL, &b, NULL, &err), FG_ELIMIT);
+	b.left = 5;  /* compiling "^x+$" costs its length + 1 */
+	b.exhausted = 0;
+	assert_int_equal(fg_schema_validate_budget(fmt, re, NULL, &b, NULL, &err), 0);
+	assert_int_equal(b.left, 0);
+	assert_int_equal(fg_schema_validate_budget(fmt, re, NULL, &b, NULL, &err), FG_ELIMIT);
+	assert_non_null(strstr(err.message, "'format'"));
+	json_decref(ten);
+	json_decref(bad);
+	json_decref(re);
+	fg_schema_free(s);
+	fg_schema_free(evil);
+	fg_schema_free(fmt);
+}
+
 static void test_ref_into_unchecked_places(void **state)
 {
 	/* keywords outside the vocabulary are not checked unless a $ref
@@ -506,6 +610,9 @@ int main(void)
 		cmocka_unit_test(test_enum_message),
 		cmocka_unit_test(test_object_messages),
 		cmocka_unit_test(test_messages_escape_controls_and_keep_utf8),
+		cmocka_unit_test(test_pattern_properties_limit_fails_closed),
+		cmocka_unit_test(test_limit_inside_not_fails_closed),
+		cmocka_unit_test(test_regex_budget),
 		cmocka_unit_test(test_numbers_equal_across_types),
 		cmocka_unit_test(test_unique_items_large_and_loose),
 		cmocka_unit_test(test_anyof_is_one_summarized_error),
