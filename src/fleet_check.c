@@ -58,53 +58,91 @@ static void where(const struct fg_yaml_doc *doc, const char *pointer,
 
 /* ---- secrets ---- */
 
-static int has_word(const char *lower, const char *word)
+/* The words that make a key read like a secret (fleetgate-fleet(5),
+ * "Secrets"), matched against each part of the key split at '_', '-', '.'
+ * and camelCase, lower-cased. */
+static const char *const secret_inside[] = {   /* anywhere in a part */
+	"password", "passwd", "passphrase", "secret", "token", "credential",
+	"private", "apikey", "privkey", NULL
+};
+static const char *const secret_parts[] = {    /* a whole part */
+	"key", "keys", "pwd", "pass", "pin", "psk", "puk", NULL
+};
+/* "key" glued to what it unlocks; a part ending so (not "monkey",
+ * "turnkey", "keyboard") */
+static const char *const secret_key_ends[] = {
+	"sshkey", "accesskey", "apikey", "privatekey", "secretkey", "authkey",
+	"hostkey", "licensekey", "signingkey", "encryptionkey", "masterkey",
+	"wgkey", NULL
+};
+
+static bool ends_with_word(const char *part, size_t n, const char *word)
 {
-	size_t n = strlen(word);
-	const char *p = lower;
+	size_t m = strlen(word);
 
-	while ((p = strstr(p, word)) != NULL) {
-		int start = p == lower || !isalnum((unsigned char)p[-1]);
-		int end = !isalnum((unsigned char)p[n]);
-
-		if (start && end)
-			return 1;
-		p++;
-	}
-	return 0;
+	return n >= m && !memcmp(part + n - m, word, m);
 }
 
-int fg_fleet_key_is_secret(const char *key)
+static bool part_is_secret(const char *part, size_t n,
+			   const struct fg_fleet_check_opts *o)
 {
-	static const char *const anywhere[] = {
-		"token", "passw", "passwd", "secret", "credential", "private",
-		"apikey", "api_key", "privkey", NULL
-	};
-	static const char *const words[] = { "key", "pwd", "pass", "pin", NULL };
-	char lower[257];
-	size_t i, n = strlen(key);
-	int hit = 0;
+	char buf[257];
+	size_t i;
+
+	if (n >= sizeof(buf))
+		n = sizeof(buf) - 1;
+	memcpy(buf, part, n);
+	buf[n] = '\0';
+	for (i = 0; secret_inside[i]; i++)
+		if (strstr(buf, secret_inside[i]))
+			return true;
+	for (i = 0; secret_parts[i]; i++)
+		if (!strcmp(buf, secret_parts[i]))
+			return true;
+	for (i = 0; secret_key_ends[i]; i++)
+		if (ends_with_word(buf, n, secret_key_ends[i]))
+			return true;
+	for (i = 0; o && i < o->secret_word_count; i++)
+		if (o->secret_words[i] && !strcmp(buf, o->secret_words[i]))
+			return true;
+	return false;
+}
+
+/* A part ends before '_', '-', '.', and before an upper-case letter that
+ * follows a lower-case letter or digit ("sshKey") or that starts a word
+ * after an acronym ("WPAPsk": "WPA", "Psk"). */
+static bool part_ends(const char *k, size_t i)
+{
+	unsigned char c = (unsigned char)k[i], p = (unsigned char)k[i - 1];
+
+	if (!isupper(c))
+		return false;
+	return islower(p) || isdigit(p) ||
+	       (isupper(p) && islower((unsigned char)k[i + 1]));
+}
+
+bool fg_fleet_key_is_secret(const char *key, const struct fg_fleet_check_opts *opts)
+{
+	char lower[257], *part;
+	size_t i, n = strlen(key), start = 0;
 
 	if (n >= sizeof(lower))
 		n = sizeof(lower) - 1;
-	/* "sshKey" -> "ssh_key": camelCase words count as words. */
-	for (i = 0; i < n; i++)
-		lower[i] = (char)tolower((unsigned char)key[i]);
-	lower[n] = '\0';
-	for (i = 0; anywhere[i] && !hit; i++)
-		hit = strstr(lower, anywhere[i]) != NULL;
-	for (i = 0; words[i] && !hit; i++) {
-		const char *w = words[i];
-		size_t wl = strlen(w), j;
+	for (i = 0; i <= n; i++) {
+		bool sep = i == n || strchr("_-.", key[i]);
 
-		hit = has_word(lower, w);
-		/* a camelCase word: "sshKey" */
-		for (j = 1; !hit && j + wl <= n; j++)
-			hit = isupper((unsigned char)key[j]) &&
-			      !strncmp(lower + j, w, wl) &&
-			      !islower((unsigned char)key[j + wl]);
+		if (!sep && !(i > start && part_ends(key, i))) {
+			lower[i] = (char)tolower((unsigned char)key[i]);
+			continue;
+		}
+		part = lower + start;
+		if (i > start && part_is_secret(part, i - start, opts))
+			return true;
+		if (i < n && !sep)
+			lower[i] = (char)tolower((unsigned char)key[i]);
+		start = sep ? i + 1 : i;
 	}
-	return hit;
+	return false;
 }
 
 /* ---- configuration values ---- */
@@ -131,7 +169,7 @@ static int check_value(struct checker *c, const struct fg_yaml_doc *doc,
 	if (!ptr)
 		return oom(c);
 	where(doc, ptr, &line, &col);
-	if (fg_fleet_key_is_secret(key) && !json_is_object(value)) {
+	if (fg_fleet_key_is_secret(key, c->opts) && !json_is_object(value)) {
 		rc = FINDING(c, doc->path, line, col, ptr, "literal-secret", HINT_SECRET,
 			     "configuration key '%s' looks like a secret but has a "
 			     "literal value; secrets never go into git", key);
@@ -536,6 +574,32 @@ static int ends_with(const char *s, const char *suffix)
 	return n >= m && !strcmp(s + n - m, suffix);
 }
 
+/* An empty .gitkeep keeps an empty devices/ in git; one with content would
+ * be a file below devices/ that is not part of the fleet. */
+static int check_gitkeep(struct checker *c, const char *path, const git_oid *id)
+{
+	struct fg_error rerr = FG_ERROR_INIT;
+	char *data = NULL;
+	size_t len = 0;
+	int rc;
+
+	/* read at most 0 bytes: FG_ELIMIT from the size alone when not empty */
+	if (id && c->repo)
+		rc = fg_source_read_blob(c->repo, id, path, 0, &data, &len, &rerr);
+	else
+		rc = fg_source_read(c->src, path, 0, &data, &len, &rerr);
+	free(data);
+	if (rc == FG_ELIMIT)
+		return FINDING(c, path, 0, 0, NULL, "not-a-device-file",
+			       "empty it, or keep other files outside devices/",
+			       "a .gitkeep below devices/ must be empty");
+	if (rc < 0) {
+		*c->err = rerr;
+		return rc;
+	}
+	return 0;
+}
+
 /* One entry of the tree, full walk or changed by a push: returns 1 to skip
  * a directory's content. */
 static int visit(struct checker *c, const char *path, enum fg_entry_kind kind,
@@ -576,7 +640,7 @@ static int visit(struct checker *c, const char *path, enum fg_entry_kind kind,
 		break;
 	}
 	if (!strcmp(name, ".gitkeep"))
-		return 0;
+		return check_gitkeep(c, path, id);
 	if (!ends_with(name, ".yaml"))
 		return FINDING(c, path, 0, 0, NULL, "not-a-device-file",
 			       ends_with(name, ".yml") ? "rename it to .yaml" :

@@ -24,6 +24,7 @@
 #define FG_FLEET_CHECK_H
 
 #include <git2.h>
+#include <stdbool.h>
 
 #include "diag.h"
 #include "error.h"
@@ -58,11 +59,17 @@ struct fg_fleet_check_opts {
 	 * spent budget is a finding of rule regex-budget in the schema file
 	 * and ends the schema's part of the check. */
 	struct fg_regex_budget *regex_budget;
+
+	/* Words the server policy adds to the built-in list of
+	 * fg_fleet_key_is_secret (`secret_words`); may be NULL/0. */
+	const char *const *secret_words;
+	size_t secret_word_count;
 };
 
 #define FG_FLEET_CHECK_OPTS_INIT { .known_branches = NULL, .known_branch_count = 0, \
 	.branch_exists = NULL, .branch_payload = NULL, .schema_source = NULL, \
-	.limits = FG_YAML_LIMITS_INIT, .regex_budget = NULL }
+	.limits = FG_YAML_LIMITS_INIT, .regex_budget = NULL, .secret_words = NULL, \
+	.secret_word_count = 0 }
 
 /* Findings a check keeps; the rest are counted in out->dropped. */
 #define FG_FLEET_MAX_FINDINGS 100
@@ -102,8 +109,13 @@ int fg_fleet_check_push(git_repository *repo, const git_oid *old_tip_or_NULL,
  * exists when refs/heads/<branch> or refs/remotes/<any>/<branch> does. */
 int fg_fleet_branch_in_repo(const char *branch, void *payload);
 
-/* 1 when a configuration key reads like a secret (token, password, passwd,
- * secret, credential, private, api_key, or a "key"/"pwd"/"pass"/"pin" word). */
-int fg_fleet_key_is_secret(const char *key);
+/* Whether a configuration key reads like a secret (rule literal-secret):
+ * the key is split into parts at '_', '-', '.' and camelCase, and a part
+ * that holds password, passwd, passphrase, secret, token, credential,
+ * private, apikey or privkey, that is key, keys, pwd, pass, pin, psk or puk,
+ * that ends in sshkey, accesskey, privatekey (and the other "...key" words
+ * of fleetgate-fleet(5)), or that is one of opts->secret_words (may be
+ * NULL) makes it one. "keyboard_layout", "monkey", "spinner" are not. */
+bool fg_fleet_key_is_secret(const char *key, const struct fg_fleet_check_opts *opts);
 
 #endif

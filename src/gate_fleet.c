@@ -263,6 +263,8 @@ int fg_gate_fleet_check(struct fg_gate_fleet *gf, const struct fg_ref_update *up
 	opts.known_branches = gf->known;
 	opts.known_branch_count = gf->nknown;
 	opts.regex_budget = &gf->regex_budget;
+	opts.secret_words = (const char *const *)gf->policy->secret_words.items;
+	opts.secret_word_count = gf->policy->secret_words.count;
 	rc = gf->repo ? check_with_libgit2(gf, base, update, &opts, &d, err)
 		      : check_exported(gf, base, update, &opts, &d, err);
 	if (rc == 1) {

@@ -64,6 +64,9 @@ struct fg_policy {
 	char *log_file;
 	bool log_syslog;
 	struct fg_strlist skip_rollout_allowed;
+	/* `secret_words`: more words (lower-case letters and digits) that
+	 * make a configuration key read like a secret (fleetgate-fleet(5)) */
+	struct fg_strlist secret_words;
 };
 
 /* Loads and checks the policy at `path`. Refuses (FG_EPERM) a file or

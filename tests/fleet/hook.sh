@@ -23,6 +23,7 @@ branches:
   canary:     { promote_from: [main] }
   production: { promote_from: [canary] }
 validate: all
+secret_words: [imei]
 POLICY
 chmod 600 "$tmp/policy.yaml"
 
@@ -54,6 +55,27 @@ else
 	nok "a literal secret is rejected on develop"
 fi
 git reset -q --hard HEAD~1
+
+# the policy's secret_words count as well as the built-in list (wpa_psk)
+printf 'configuration:\n  modem_imei: "490154203237518"\n  wpa_psk: S3cr3t-WIFI-value\n' > devices/$D.yaml
+git commit -qam "imei and psk"
+if ! git push origin HEAD:develop > "$tmp/push.out" 2>&1 &&
+   grep -q "remote:   devices/$D.yaml:2:15: configuration key 'modem_imei' looks like a secret" "$tmp/push.out" &&
+   grep -q "remote:   devices/$D.yaml:3:12: configuration key 'wpa_psk' looks like a secret" "$tmp/push.out" &&
+   ! grep -q "490154203237518\|S3cr3t" "$tmp/push.out"; then
+	ok "policy secret_words and psk keys are secrets, their values never shown"
+else
+	nok "policy secret_words and psk keys are secrets, their values never shown"
+fi
+git reset -q --hard HEAD~1
+printf 'version: 1\nbranches: { main: { promote_from: [develop] } }\nsecret_words: [IMEI]\n' > "$tmp/bad-policy.yaml"
+chmod 600 "$tmp/bad-policy.yaml"
+if ! "$FG" policy check "$tmp/bad-policy.yaml" > "$tmp/push.out" 2>&1 &&
+   grep -q "bad-policy.yaml:3:.*secret_words: a word is lower-case letters and digits" "$tmp/push.out"; then
+	ok "a secret word that could never match is refused in the policy"
+else
+	nok "a secret word that could never match is refused in the policy"
+fi
 
 # many problems are capped
 for i in $(seq 10 40); do echo "x: 1" > "devices/0a1b2c3d-0000-4000-8000-0000000000$i.yaml"; done

@@ -154,20 +154,33 @@ static void test_secret_keys(void **state)
 	static const char *const secret[] = {
 		"gharunner_access_token", "wifi_password", "db_passwd", "api_key",
 		"apiKey", "sshKey", "key", "ssh-key", "client_secret",
-		"aws_credentials", "private_key_pem", "sim_pin", "PASSWORD", NULL
+		"aws_credentials", "private_key_pem", "sim_pin", "PASSWORD",
+		"wifi_passphrase", "wpa_psk", "sshkey", "accesskey", "aws.accesskey",
+		"WPAPsk", "wifiPassphrase", "sim-puk", "host_keys", "wg0_privkey",
+		"vpnPrivateKey", NULL
 	};
 	static const char *const plain[] = {
 		"kiosk_url", "keyboard_layout", "monkey_mode", "spinner", "turnkey",
-		"playbook_version", "hostname", "passage", NULL
+		"playbook_version", "hostname", "passage", "keyboardLayout",
+		"pinned_version", "keystone_url", "compass_heading", NULL
 	};
+	static const char *const words[] = { "serial", "imei" };
+	struct fg_fleet_check_opts opts = FG_FLEET_CHECK_OPTS_INIT;
 	size_t i;
 
 	for (i = 0; secret[i]; i++)
-		if (!fg_fleet_key_is_secret(secret[i]))
+		if (!fg_fleet_key_is_secret(secret[i], NULL))
 			fail_msg("'%s' should look like a secret", secret[i]);
 	for (i = 0; plain[i]; i++)
-		if (fg_fleet_key_is_secret(plain[i]))
+		if (fg_fleet_key_is_secret(plain[i], NULL))
 			fail_msg("'%s' should not look like a secret", plain[i]);
+	/* the server policy adds words, matched against whole parts */
+	opts.secret_words = words;
+	opts.secret_word_count = 2;
+	assert_false(fg_fleet_key_is_secret("modem_imei", NULL));
+	assert_true(fg_fleet_key_is_secret("modem_imei", &opts));
+	assert_true(fg_fleet_key_is_secret("deviceSerial", &opts));
+	assert_false(fg_fleet_key_is_secret("serialport", &opts));
 }
 
 static void test_merge_configuration(void **state)
