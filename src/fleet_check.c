@@ -955,49 +955,56 @@ static int diff_trees(struct change_scan *s, const git_tree *old, const git_tree
 	return rc;
 }
 
-/* An id added by the push must not exist elsewhere below devices/: looks it
- * up by name in each directory of the new tree (no blob is read). */
-static int find_id(struct checker *c, const git_tree *tree, struct fg_buf *dir,
-		   const char *file, const char *self, char **other)
+/* Every device file below `tree` (devices/ of the new tip): id -> array of
+ * paths. One walk reads each tree once: looking each new id up in every
+ * directory re-read (and re-inflated) every tree once per id, which made a
+ * push of thousands of devices cost seconds. No blob is read. */
+static int collect_device_paths(struct checker *c, const git_tree *tree,
+				struct fg_buf *dir, json_t *seen)
 {
-	const git_tree_entry *e = git_tree_entry_byname(tree, file);
-	size_t i, n, base = dir->len;
+	size_t i, n = git_tree_entrycount(tree), base = dir->len;
 	int rc = 0;
 
-	if (e && entry_kind(e) == FG_ENTRY_FILE) {
-		char *p = fg_asprintf("%s/%s", fg_buf_cstr(dir), file);
-
-		if (!p)
-			return oom(c);
-		if (strcmp(p, self)) {
-			*other = p;
-			return 1;
-		}
-		free(p);
-	}
-	n = git_tree_entrycount(tree);
 	for (i = 0; i < n && rc == 0; i++) {
-		const git_tree_entry *sub = git_tree_entry_byindex(tree, i);
-		git_tree *st = NULL;
+		const git_tree_entry *e = git_tree_entry_byindex(tree, i);
+		char id[FG_FLEET_ID_MAX + 1];
+		git_tree *sub = NULL;
+		json_t *paths;
 
-		if (entry_kind(sub) != FG_ENTRY_DIR)
-			continue;
-		if (git_tree_lookup(&st, c->repo, git_tree_entry_id(sub)) < 0)
-			return fg_error_set(c->err, FG_EIO, "unable to read a tree below devices/");
 		fg_buf_truncate(dir, base);
-		fg_buf_printf(dir, "/%s", git_tree_entry_name(sub));
-		rc = dir->failed ? oom(c) : find_id(c, st, dir, file, self, other);
-		git_tree_free(st);
+		fg_buf_printf(dir, "/%s", git_tree_entry_name(e));
+		if (dir->failed)
+			return oom(c);
+		if (entry_kind(e) == FG_ENTRY_DIR) {
+			if (git_tree_lookup(&sub, c->repo, git_tree_entry_id(e)) < 0)
+				return fg_error_set(c->err, FG_EIO,
+						    "unable to read a tree below devices/");
+			rc = collect_device_paths(c, sub, dir, seen);
+			git_tree_free(sub);
+			continue;
+		}
+		if (entry_kind(e) != FG_ENTRY_FILE ||
+		    !fg_fleet_device_id_of_path(fg_buf_cstr(dir), id))
+			continue;
+		paths = json_object_get(seen, id);
+		if (!paths && json_object_set_new(seen, id, paths = json_array()) < 0)
+			return oom(c);
+		/* a folder name need not be UTF-8: no check */
+		if (!paths || json_array_append_new(paths,
+				json_string_nocheck(fg_buf_cstr(dir))) < 0)
+			return oom(c);
 	}
 	fg_buf_truncate(dir, base);
 	return rc;
 }
 
+/* An id added by the push must not exist elsewhere below devices/. */
 static int check_new_ids(struct checker *c, const git_tree *root)
 {
 	git_object *devices = NULL;
 	struct fg_buf dir = FG_BUF_INIT;
-	size_t i;
+	json_t *seen = NULL, *paths, *p;
+	size_t i, j;
 	int rc = 0;
 
 	if (!c->nids)
@@ -1005,20 +1012,23 @@ static int check_new_ids(struct checker *c, const git_tree *root)
 	if (git_object_lookup_bypath(&devices, (const git_object *)root,
 				     FG_FLEET_DEVICES_DIR, GIT_OBJECT_TREE) < 0)
 		return 0;
-	for (i = 0; i < c->nids && rc >= 0; i++) {
-		char file[FG_FLEET_ID_MAX + 6];
-		char *other = NULL;
-
-		snprintf(file, sizeof(file), "%s.yaml", c->ids[i].id);
-		fg_buf_truncate(&dir, 0);
-		fg_buf_puts(&dir, FG_FLEET_DEVICES_DIR);
-		rc = find_id(c, (git_tree *)devices, &dir, file, c->ids[i].path, &other);
-		if (rc == 1)
+	seen = json_object();
+	fg_buf_puts(&dir, FG_FLEET_DEVICES_DIR);
+	rc = seen && !dir.failed ?
+		collect_device_paths(c, (git_tree *)devices, &dir, seen) : oom(c);
+	for (i = 0; i < c->nids && rc == 0; i++) {
+		paths = json_object_get(seen, c->ids[i].id);
+		json_array_foreach(paths, j, p) {
+			if (!strcmp(json_string_value(p), c->ids[i].path))
+				continue;
 			rc = FINDING(c, c->ids[i].path, 0, 0, NULL, "duplicate-device",
 				     "keep one file per device",
-				     "device %s is also defined in %s", c->ids[i].id, other);
-		free(other);
+				     "device %s is also defined in %s", c->ids[i].id,
+				     json_string_value(p));
+			break;
+		}
 	}
+	json_decref(seen);
 	fg_buf_release(&dir);
 	git_object_free(devices);
 	return rc < 0 ? rc : 0;
