@@ -26,8 +26,8 @@ struct checker {
 	struct fg_source *src;
 	struct fg_diags *out;
 	struct fg_error *err;
-	struct fg_regex_budget own_budget; /* when opts bring none */
-	struct fg_regex_budget *budget;
+	struct fg_schema_budget own_budget; /* when opts bring none */
+	struct fg_schema_budget *budget;
 	json_t *fleet_seen;             /* merged-check findings in fleet.yaml */
 	json_t *branch_cache;           /* name -> bool: asked branch_exists */
 	struct device_ref *ids;         /* full check: for the uniqueness rule */
@@ -418,11 +418,14 @@ static int schema_failed(struct checker *c, int rc)
 {
 	if (rc == FG_ENOMEM || rc == FG_EIO)
 		return rc;
-	if (c->budget->exhausted) {
-		/* a push's regex work is bounded: no second schema, no retry */
-		rc = FINDING(c, c->conf_path, 0, 0, NULL, "regex-budget",
+	if (c->budget->regex.exhausted || c->budget->steps_exhausted) {
+		/* a push's schema work is bounded: no second schema, no retry */
+		rc = FINDING(c, c->conf_path, 0, 0, NULL,
+			     c->budget->regex.exhausted ? "regex-budget" : "schema-budget",
+			     c->budget->regex.exhausted ?
 			     "simplify the patterns of the schema (fleetgate-fleet(5), "
-			     "'Regular expressions')", "%s", c->err->message);
+			     "'Regular expressions')" : "simplify the schema",
+			     "%s", c->err->message);
 		fg_error_clear(c->err);
 		c->conf_schema = NULL;
 		return rc;
@@ -727,8 +730,8 @@ static int checker_init(struct checker *c, struct fg_source *src,
 	c->repo = fg_source_repo(src);
 	c->out = out;
 	c->err = err;
-	c->own_budget = (struct fg_regex_budget)FG_REGEX_BUDGET_INIT;
-	c->budget = opts->regex_budget ? opts->regex_budget : &c->own_budget;
+	c->own_budget = (struct fg_schema_budget)FG_SCHEMA_BUDGET_INIT;
+	c->budget = opts->schema_budget ? opts->schema_budget : &c->own_budget;
 	c->fleet_seen = json_object();
 	c->branch_cache = json_object();
 	if (!c->fleet_seen || !c->branch_cache)

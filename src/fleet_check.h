@@ -31,7 +31,7 @@
 #include "tree_source.h"
 #include "yaml_load.h"
 
-struct fg_regex_budget; /* ecma_regex.h */
+struct fg_schema_budget; /* schema.h */
 
 /* Returns 1 when `branch` exists (e.g. a ref refs/heads/<branch>), else 0. */
 typedef int (*fg_branch_exists_fn)(const char *branch, void *payload);
@@ -53,12 +53,13 @@ struct fg_fleet_check_opts {
 
 	struct fg_yaml_limits limits; /* per file */
 
-	/* The regular-expression work the fleet's configuration schema may
-	 * spend, shared by every check that uses these opts (the gate: one
-	 * per push); NULL gives each check a fresh FG_REGEX_BUDGET_INIT. A
-	 * spent budget is a finding of rule regex-budget in the schema file
-	 * and ends the schema's part of the check. */
-	struct fg_regex_budget *regex_budget;
+	/* The work the fleet's configuration schema may cost (regular
+	 * expressions, evaluations), shared by every check that uses these
+	 * opts (the gate: one per push); NULL gives each check a fresh
+	 * FG_SCHEMA_BUDGET_INIT. A spent budget is a finding of rule
+	 * regex-budget or schema-budget in the schema file and ends the
+	 * schema's part of the check. */
+	struct fg_schema_budget *schema_budget;
 
 	/* Words the server policy adds to the built-in list of
 	 * fg_fleet_key_is_secret (`secret_words`); may be NULL/0. */
@@ -68,7 +69,7 @@ struct fg_fleet_check_opts {
 
 #define FG_FLEET_CHECK_OPTS_INIT { .known_branches = NULL, .known_branch_count = 0, \
 	.branch_exists = NULL, .branch_payload = NULL, .schema_source = NULL, \
-	.limits = FG_YAML_LIMITS_INIT, .regex_budget = NULL, .secret_words = NULL, \
+	.limits = FG_YAML_LIMITS_INIT, .schema_budget = NULL, .secret_words = NULL, \
 	.secret_word_count = 0 }
 
 /* Findings a check keeps; the rest are counted in out->dropped. */

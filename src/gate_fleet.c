@@ -1,7 +1,7 @@
 #include "gate_fleet.h"
 #include "diag.h"
-#include "ecma_regex.h"
 #include "fleet_check.h"
+#include "schema.h"
 #include "gitcli.h"
 #include "tree_export.h"
 
@@ -18,7 +18,7 @@ struct fg_gate_fleet {
 	const char **known;        /* policy + existing + created branches */
 	size_t nknown;
 	/* one for the whole push, however many refs it updates */
-	struct fg_regex_budget regex_budget;
+	struct fg_schema_budget schema_budget;
 };
 
 static int git_fail(struct fg_error *err, const char *what)
@@ -86,7 +86,7 @@ int fg_gate_fleet_open(struct fg_gate_fleet **out, const char *git_dir,
 	if (!gf)
 		return fg_error_oom(err);
 	git_libgit2_init();
-	gf->regex_budget = (struct fg_regex_budget)FG_REGEX_BUDGET_INIT;
+	gf->schema_budget = (struct fg_schema_budget)FG_SCHEMA_BUDGET_INIT;
 	gf->policy = policy;
 	gf->tips = tips;
 	if (fg_repo_uses_sha256(git_dir)) {
@@ -262,7 +262,7 @@ int fg_gate_fleet_check(struct fg_gate_fleet *gf, const struct fg_ref_update *up
 	/* every branch that exists or is being created is known: no lookups */
 	opts.known_branches = gf->known;
 	opts.known_branch_count = gf->nknown;
-	opts.regex_budget = &gf->regex_budget;
+	opts.schema_budget = &gf->schema_budget;
 	opts.secret_words = (const char *const *)gf->policy->secret_words.items;
 	opts.secret_word_count = gf->policy->secret_words.count;
 	rc = gf->repo ? check_with_libgit2(gf, base, update, &opts, &d, err)

@@ -69,17 +69,32 @@ int fg_schema_validate(const struct fg_schema *schema, const json_t *instance,
 		       const struct fg_yaml_doc *doc, struct fg_diags *diags,
 		       struct fg_error *err);
 
+/* The work one check (a push) may spend validating with the schemas it was
+ * given, shared across calls: regular-expression work (ecma_regex.h) and
+ * schema evaluations (a $ref, a sub-schema of anyOf, ... each count one;
+ * some 30 ns each), which bound nested combinators over many
+ * documents as MAX_STEPS bounds them over one. */
+struct fg_schema_budget {
+	struct fg_regex_budget regex;
+	unsigned long long steps;  /* schema evaluations still allowed */
+	int steps_exhausted;
+};
+
+#define FG_SCHEMA_STEP_BUDGET 50000000ULL
+#define FG_SCHEMA_BUDGET_INIT { .regex = FG_REGEX_BUDGET_INIT, \
+	.steps = FG_SCHEMA_STEP_BUDGET, .steps_exhausted = 0 }
+
 /* fg_schema_validate with every regular-expression match ("pattern",
  * "patternProperties", also through "additionalProperties", and format
  * "regex") charged to `budget`, which the caller shares across calls (one
  * budget for a whole fleet check). A match that hits its own limit is never
  * a pass: a finding of its keyword, and the verdict is invalid even inside
- * not/anyOf/if. A spent budget is FG_ELIMIT with budget->exhausted set and
- * a message naming the keyword. fg_schema_validate gives each call a fresh
- * FG_REGEX_BUDGET_INIT. */
+ * not/anyOf/if. A spent budget is FG_ELIMIT with budget->regex.exhausted
+ * (a message naming the keyword) or budget->steps_exhausted set.
+ * fg_schema_validate gives each call a fresh FG_SCHEMA_BUDGET_INIT. */
 int fg_schema_validate_budget(const struct fg_schema *schema, const json_t *instance,
 			      const struct fg_yaml_doc *doc,
-			      struct fg_regex_budget *budget, struct fg_diags *diags,
+			      struct fg_schema_budget *budget, struct fg_diags *diags,
 			      struct fg_error *err);
 
 /* Frees the schema; accepts NULL. */

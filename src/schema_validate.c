@@ -271,7 +271,7 @@ struct vctx {
 	struct fg_buf ptr;        /* instance JSON pointer */
 	pcre2_match_data *md;
 	pcre2_match_context *mc;  /* this call's: its match limit changes */
-	struct fg_regex_budget *budget;
+	struct fg_schema_budget *budget;
 	int depth;
 	unsigned long steps;
 	int oom;  /* an allocation failed: the verdict becomes FG_ENOMEM */
@@ -294,7 +294,7 @@ static void buf_done(struct vctx *c, struct fg_buf *b)
 static int search(struct vctx *c, const pcre2_code *code, const char *s,
 		  size_t len)
 {
-	int m = fg_ecma_regex_search(code, s, len, c->md, c->mc, c->budget);
+	int m = fg_ecma_regex_search(code, s, len, c->md, c->mc, &c->budget->regex);
 
 	if (m == FG_ENOMEM)
 		c->oom = 1;
@@ -356,7 +356,7 @@ static int regex_limit(struct vctx *c, const char *kw, const char *what)
 {
 	if (c->oom)
 		return 1;
-	if (c->budget->exhausted)
+	if (c->budget->regex.exhausted)
 		return fg_error_set(c->err, FG_ELIMIT,
 				    "the schema's '%s' needs more regular-expression work "
 				    "than one check may spend (%llu units, at '%s')", kw,
@@ -632,7 +632,7 @@ static int v_string(struct vctx *c, const char *k, json_t *kv, const json_t *ins
 	} else if (!strcmp(k, "format")) {
 		/* compiling a pushed regex costs about its length */
 		if (!strcmp(json_string_value(kv), "regex") &&
-		    fg_ecma_regex_charge(c->budget, len + 1) < 0)
+		    fg_ecma_regex_charge(&c->budget->regex, len + 1) < 0)
 			return regex_limit(c, "format", "regex");
 		if (fg_schema_format_check(json_string_value(kv), s, len) != 0)
 			return 0;
@@ -1082,6 +1082,15 @@ static int v_schema(struct vctx *c, json_t *schema, const json_t *inst)
 				  MAX_DEPTH, fg_buf_cstr(&c->ptr));
 		goto out;
 	}
+	if (!c->budget->steps) {
+		c->budget->steps_exhausted = 1;
+		rc = fg_error_set(c->err, FG_ELIMIT,
+				  "validating needs more schema evaluations than one "
+				  "check may spend (%llu); simplify nested anyOf/oneOf/$ref",
+				  FG_SCHEMA_STEP_BUDGET);
+		goto out;
+	}
+	c->budget->steps--;
 	if (++c->steps > MAX_STEPS) {
 		rc = fg_error_set(c->err, FG_ELIMIT,
 				  "validation needs more than %lu schema evaluations; "
@@ -1111,7 +1120,7 @@ out:
 
 int fg_schema_validate_budget(const struct fg_schema *schema, const json_t *instance,
 			      const struct fg_yaml_doc *doc,
-			      struct fg_regex_budget *budget, struct fg_diags *diags,
+			      struct fg_schema_budget *budget, struct fg_diags *diags,
 			      struct fg_error *err)
 {
 	struct vctx c = { .s = schema, .doc = doc, .diags = diags, .err = err,
@@ -1150,7 +1159,7 @@ int fg_schema_validate(const struct fg_schema *schema, const json_t *instance,
 		       const struct fg_yaml_doc *doc, struct fg_diags *diags,
 		       struct fg_error *err)
 {
-	struct fg_regex_budget budget = FG_REGEX_BUDGET_INIT;
+	struct fg_schema_budget budget = FG_SCHEMA_BUDGET_INIT;
 
 	return fg_schema_validate_budget(schema, instance, doc, &budget, diags, err);
 }

@@ -15,7 +15,6 @@
 
 #include "buf.h"
 #include "diag.h"
-#include "ecma_regex.h"
 #include "fleet.h"
 #include "fleet_check.h"
 #include "tree_source.h"
@@ -413,7 +412,7 @@ static void test_push_regex_budget(void **state)
 {
 	struct fixture *f = *state;
 	struct fg_fleet_check_opts opts = FG_FLEET_CHECK_OPTS_INIT;
-	struct fg_regex_budget budget = FG_REGEX_BUDGET_INIT;
+	struct fg_schema_budget budget = FG_SCHEMA_BUDGET_INIT;
 	struct fg_diags d = FG_DIAGS_INIT;
 	struct fg_error err = FG_ERROR_INIT;
 	const struct fg_diag *it;
@@ -426,16 +425,58 @@ static void test_push_regex_budget(void **state)
 		      "devices/0a1b2c3d-0000-4000-8000-000000000$i.yaml; done");
 	evil = rev(f, "evil");
 	many = rev(f, "evil-values");
-	budget.left = 10 * 137440;  /* ten matches at the per-match limit */
-	opts.regex_budget = &budget;
+	budget.regex.left = 10 * 137440;  /* ten matches at the per-match limit */
+	opts.schema_budget = &budget;
 	assert_int_equal(fg_fleet_check_push(f->repo, &evil, &many, &evil, &opts, &d,
 					     &err), 1);
-	assert_true(budget.exhausted);
+	assert_true(budget.regex.exhausted);
 	it = finding(&d, "regex-budget");
 	assert_string_equal(it->path, SCHEMA_JSON);
 	assert_non_null(strstr(it->message, "the schema's 'pattern' needs more"));
 	/* ten at the per-match limit, then the budget: no more schema work */
 	assert_int_equal(fg_diags_total(&d), 11);
+	fg_diags_release(&d);
+}
+
+/* A target schema that compiles but is too costly to evaluate judges
+ * nothing: the push that replaces it goes through, one that keeps it is
+ * refused with a finding in the schema file, and the hook never runs more
+ * than the step budget. */
+static void test_push_costly_target_schema(void **state)
+{
+	struct fixture *f = *state;
+	struct fg_diags d = FG_DIAGS_INIT;
+	struct fg_buf json = FG_BUF_INIT;
+	char file[96], change[160];
+	FILE *fp;
+	int i;
+
+	/* l0 .. l11 each try the next level four times: 4^12 ways to fail
+	 * "type: null" for an object, far beyond any evaluation budget */
+	fg_buf_puts(&json, "{\"$ref\": \"#/definitions/l0\", \"definitions\": {");
+	for (i = 0; i < 12; i++)
+		fg_buf_printf(&json, "\"l%d\": {\"anyOf\": [{\"$ref\": \"#/definitions/l%d\"}, "
+			      "{\"$ref\": \"#/definitions/l%d\"}, {\"$ref\": \"#/definitions/l%d\"}, "
+			      "{\"$ref\": \"#/definitions/l%d\"}]}, ", i, i + 1, i + 1, i + 1, i + 1);
+	fg_buf_puts(&json, "\"l12\": {\"type\": \"null\"}}}");
+	snprintf(file, sizeof(file), "%s.schema", f->dir);
+	fp = fopen(file, "w");
+	assert_non_null(fp);
+	fputs(fg_buf_cstr(&json), fp);
+	fclose(fp);
+	fg_buf_release(&json);
+	snprintf(change, sizeof(change), "cp '%s' " SCHEMA_JSON, file);
+	commit_change(f, "c1", "costly", change);
+	unlink(file);
+	commit_change(f, "costly", "replace", "git rm -q " SCHEMA_JSON);
+	assert_int_equal(push(f, "costly", "replace", "costly", &d), 0);
+	fg_diags_release(&d);
+	commit_change(f, "costly", "keep", "printf 'name: x\\n' > devices/" DEV_A ".yaml");
+	assert_int_equal(push(f, "costly", "keep", "costly", &d), 1);
+	assert_string_equal(d.items[0].path, SCHEMA_JSON);
+	if (strcmp(d.items[0].keyword, "schema-budget") &&
+	    strcmp(d.items[0].keyword, "config-schema-unusable"))
+		fail_msg("rule %s: %s", d.items[0].keyword, d.items[0].message);
 	fg_diags_release(&d);
 }
 
@@ -506,6 +547,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_push_replaces_unusable_target_schema, setup_repo, teardown_repo),
 		cmocka_unit_test_setup_teardown(test_push_findings_capped, setup_repo, teardown_repo),
 		cmocka_unit_test_setup_teardown(test_push_regex_budget, setup_repo, teardown_repo),
+		cmocka_unit_test_setup_teardown(test_push_costly_target_schema, setup_repo, teardown_repo),
 		cmocka_unit_test_setup_teardown(test_push_symlink_and_delete, setup_repo, teardown_repo),
 		cmocka_unit_test_setup_teardown(test_size_limit_before_read, setup_repo, teardown_repo),
 	};

@@ -397,7 +397,8 @@ static void test_regex_budget(void **state)
 	struct fg_schema *s = compile("{\"additionalProperties\": {\"pattern\": \"^a\"}}");
 	struct fg_schema *evil = compile("{\"additionalProperties\": {\"pattern\": \"^(a+)+$\"}}");
 	struct fg_schema *fmt = compile("{\"format\": \"regex\"}");
-	struct fg_regex_budget b = FG_REGEX_BUDGET_INIT;
+	struct fg_schema_budget sb = FG_SCHEMA_BUDGET_INIT;
+	struct fg_regex_budget *b = &sb.regex;
 	struct fg_error err = FG_ERROR_INIT;
 	struct fg_diags d = FG_DIAGS_INIT;
 	json_t *ten = json_loads("{\"a\":\"a\",\"b\":\"a\",\"c\":\"a\",\"d\":\"a\","
@@ -406,27 +407,27 @@ static void test_regex_budget(void **state)
 	json_t *bad = json_loads("{\"a\": " EVIL ", \"b\": " EVIL ", \"c\": " EVIL "}",
 				 0, NULL);
 	json_t *re = json_string("^x+$");
-	unsigned long long before = b.left;
+	unsigned long long before = b->left;
 
-	if (fg_schema_validate_budget(s, ten, NULL, &b, NULL, &err) != 1)
+	if (fg_schema_validate_budget(s, ten, NULL, &sb, NULL, &err) != 1)
 		fail_msg("%s", err.message);
-	assert_int_equal(before - b.left, 10 * 64);  /* stops at "j": 10 matches */
+	assert_int_equal(before - b->left, 10 * 64);  /* stops at "j": 10 matches */
 	/* three values, each at the per-match limit; the budget allows two */
-	b.left = 2 * 137440 + 1000;
-	b.exhausted = 0;
-	assert_int_equal(fg_schema_validate_budget(evil, bad, NULL, &b, &d, &err), FG_ELIMIT);
-	assert_true(b.exhausted);
+	b->left = 2 * 137440 + 1000;
+	b->exhausted = 0;
+	assert_int_equal(fg_schema_validate_budget(evil, bad, NULL, &sb, &d, &err), FG_ELIMIT);
+	assert_true(b->exhausted);
 	assert_int_equal(d.count, 2);  /* the two at the per-match limit */
 	fg_diags_release(&d);
 	assert_non_null(strstr(err.message, "the schema's 'pattern' needs more "
 			       "regular-expression work than one check may spend"));
 	/* a spent budget stays spent: the next validation stops at once */
-	assert_int_equal(fg_schema_validate_budget(s, ten, NULL, &b, NULL, &err), FG_ELIMIT);
-	b.left = 5;  /* compiling "^x+$" costs its length + 1 */
-	b.exhausted = 0;
-	assert_int_equal(fg_schema_validate_budget(fmt, re, NULL, &b, NULL, &err), 0);
-	assert_int_equal(b.left, 0);
-	assert_int_equal(fg_schema_validate_budget(fmt, re, NULL, &b, NULL, &err), FG_ELIMIT);
+	assert_int_equal(fg_schema_validate_budget(s, ten, NULL, &sb, NULL, &err), FG_ELIMIT);
+	b->left = 5;  /* compiling "^x+$" costs its length + 1 */
+	b->exhausted = 0;
+	assert_int_equal(fg_schema_validate_budget(fmt, re, NULL, &sb, NULL, &err), 0);
+	assert_int_equal(b->left, 0);
+	assert_int_equal(fg_schema_validate_budget(fmt, re, NULL, &sb, NULL, &err), FG_ELIMIT);
 	assert_non_null(strstr(err.message, "'format'"));
 	json_decref(ten);
 	json_decref(bad);
@@ -434,6 +435,28 @@ static void test_regex_budget(void **state)
 	fg_schema_free(s);
 	fg_schema_free(evil);
 	fg_schema_free(fmt);
+}
+
+/* Schema evaluations are counted across calls too: a schema that costs
+ * just under the per-validation cap cannot be run over many documents. */
+static void test_step_budget(void **state)
+{
+	struct fg_schema *s = compile("{\"anyOf\": [{\"type\": \"string\"}, "
+				      "{\"type\": \"integer\"}]}");
+	struct fg_schema_budget b = FG_SCHEMA_BUDGET_INIT;
+	struct fg_error err = FG_ERROR_INIT;
+	json_t *inst = json_integer(1);
+	int i;
+
+	b.steps = 10;
+	for (i = 0; i < 3; i++)  /* root, #0, #1: 3 evaluations each */
+		assert_int_equal(fg_schema_validate_budget(s, inst, NULL, &b, NULL, &err), 0);
+	assert_int_equal(b.steps, 1);
+	assert_int_equal(fg_schema_validate_budget(s, inst, NULL, &b, NULL, &err), FG_ELIMIT);
+	assert_true(b.steps_exhausted);
+	assert_non_null(strstr(err.message, "more schema evaluations than one check may spend"));
+	json_decref(inst);
+	fg_schema_free(s);
 }
 
 static void test_ref_into_unchecked_places(void **state)
@@ -613,6 +636,7 @@ int main(void)
 		cmocka_unit_test(test_pattern_properties_limit_fails_closed),
 		cmocka_unit_test(test_limit_inside_not_fails_closed),
 		cmocka_unit_test(test_regex_budget),
+		cmocka_unit_test(test_step_budget),
 		cmocka_unit_test(test_numbers_equal_across_types),
 		cmocka_unit_test(test_unique_items_large_and_loose),
 		cmocka_unit_test(test_anyof_is_one_summarized_error),
