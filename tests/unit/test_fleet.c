@@ -381,6 +381,40 @@ static void test_push_unusable_schema_refused(void **state)
 	unlink(file);
 }
 
+/* A hostile schema nested past every limit is refused, never a crash: 500
+ * levels (the compiler's limit is 400) and 100,000 (past the JSON
+ * parser's own). */
+static void test_push_deep_schema_refused(void **state)
+{
+	struct fixture *f = *state;
+	struct fg_diags d = FG_DIAGS_INIT;
+	char file[96], change[160];
+	static const int depth[] = { 500, 100000 };
+	size_t k;
+	int i;
+
+	snprintf(file, sizeof(file), "%s.schema", f->dir);
+	snprintf(change, sizeof(change), "cp '%s' " SCHEMA_JSON, file);
+	for (k = 0; k < 2; k++) {
+		FILE *fp = fopen(file, "w");
+		char tag[16];
+
+		assert_non_null(fp);
+		for (i = 0; i < depth[k]; i++)
+			fputs("{\"not\": ", fp);
+		fputs("{}", fp);
+		for (i = 0; i < depth[k]; i++)
+			fputc('}', fp);
+		fclose(fp);
+		snprintf(tag, sizeof(tag), "deep%zu", k);
+		commit_change(f, "c1", tag, change);
+		assert_int_equal(push(f, "c1", tag, "c1", &d), 1);
+		assert_true(has_finding(&d, SCHEMA_JSON, "config-schema-unusable"));
+		fg_diags_release(&d);
+	}
+	unlink(file);
+}
+
 /* An unusable schema on the target never blocks the push that replaces
  * it; a push that leaves it in place is refused. */
 static void test_push_replaces_unusable_target_schema(void **state)
@@ -545,6 +579,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_push_schema_from_target, setup_repo, teardown_repo),
 		cmocka_unit_test_setup_teardown(test_push_unusable_schema_refused, setup_repo, teardown_repo),
 		cmocka_unit_test_setup_teardown(test_push_replaces_unusable_target_schema, setup_repo, teardown_repo),
+		cmocka_unit_test_setup_teardown(test_push_deep_schema_refused, setup_repo, teardown_repo),
 		cmocka_unit_test_setup_teardown(test_push_findings_capped, setup_repo, teardown_repo),
 		cmocka_unit_test_setup_teardown(test_push_regex_budget, setup_repo, teardown_repo),
 		cmocka_unit_test_setup_teardown(test_push_costly_target_schema, setup_repo, teardown_repo),
