@@ -165,6 +165,7 @@ static void test_secret_keys(void **state)
 	};
 	static const char *const words[] = { "serial", "imei" };
 	struct fg_fleet_check_opts opts = FG_FLEET_CHECK_OPTS_INIT;
+	char long_key[1200];
 	size_t i;
 
 	for (i = 0; secret[i]; i++)
@@ -180,6 +181,13 @@ static void test_secret_keys(void **state)
 	assert_true(fg_fleet_key_is_secret("modem_imei", &opts));
 	assert_true(fg_fleet_key_is_secret("deviceSerial", &opts));
 	assert_false(fg_fleet_key_is_secret("serialport", &opts));
+	/* a pushed key longer than any allowed: judged, not overrun */
+	memset(long_key, 'x', sizeof(long_key) - 1);
+	long_key[sizeof(long_key) - 1] = '\0';
+	memcpy(long_key, "ssh_key_", 8);
+	assert_true(fg_fleet_key_is_secret(long_key, NULL));
+	memcpy(long_key, "kiosk_ur", 8);
+	assert_false(fg_fleet_key_is_secret(long_key, NULL));
 }
 
 static void test_merge_configuration(void **state)
