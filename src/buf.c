@@ -117,6 +117,83 @@ void fg_buf_release(struct fg_buf *b)
 	b->failed = 0;
 }
 
+/* Length of the valid UTF-8 sequence at p (at most avail bytes), else 0.
+ * Overlong forms, surrogates and code points above U+10FFFF are invalid. */
+static size_t utf8_seq(const unsigned char *p, size_t avail)
+{
+	unsigned char lo = 0x80, hi = 0xBF;
+	size_t n, i;
+
+	if (p[0] >= 0xC2 && p[0] <= 0xDF)
+		n = 2;
+	else if (p[0] >= 0xE0 && p[0] <= 0xEF)
+		n = 3;
+	else if (p[0] >= 0xF0 && p[0] <= 0xF4)
+		n = 4;
+	else
+		return 0;
+	if (p[0] == 0xE0)
+		lo = 0xA0;
+	else if (p[0] == 0xED)
+		hi = 0x9F;
+	else if (p[0] == 0xF0)
+		lo = 0x90;
+	else if (p[0] == 0xF4)
+		hi = 0x8F;
+	if (n > avail || p[1] < lo || p[1] > hi)
+		return 0;
+	for (i = 2; i < n; i++)
+		if ((p[i] & 0xC0) != 0x80)
+			return 0;
+	return n;
+}
+
+static void put_hex_bytes(struct fg_buf *b, const unsigned char *p, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		fg_buf_printf(b, "\\x%02x", p[i]);
+}
+
+int fg_buf_put_escaped(struct fg_buf *b, const char *data, size_t len)
+{
+	const unsigned char *p = (const unsigned char *)data;
+	size_t i = 0, run = 0, n;
+
+	while (i < len) {
+		if (p[i] >= 0x20 && p[i] < 0x7F) {
+			run++;
+			i++;
+			continue;
+		}
+		fg_buf_put(b, data + i - run, run);
+		run = 0;
+		n = p[i] < 0x80 ? 0 : utf8_seq(p + i, len - i);
+		if (p[i] == '\n' || p[i] == '\r' || p[i] == '\t')
+			fg_buf_puts(b, p[i] == '\n' ? "\\n" : p[i] == '\r' ? "\\r" : "\\t");
+		else if (n == 2 && p[i] == 0xC2 && p[i + 1] < 0xA0)
+			put_hex_bytes(b, p + i, 2);  /* a C1 control */
+		else if (n)
+			fg_buf_put(b, data + i, n);
+		else
+			put_hex_bytes(b, p + i, 1);
+		i += n ? n : 1;
+	}
+	fg_buf_put(b, data + i - run, run);
+	return b->failed ? FG_ENOMEM : 0;
+}
+
+char *fg_escape(const char *s)
+{
+	struct fg_buf b = FG_BUF_INIT;
+
+	if (!s)
+		return NULL;
+	fg_buf_put_escaped(&b, s, strlen(s));
+	return fg_buf_detach(&b);
+}
+
 char *fg_strdup(const char *s)
 {
 	return s ? strdup(s) : NULL;

@@ -40,6 +40,25 @@ const char *fg_buf_cstr(const struct fg_buf *b);
 char *fg_buf_detach(struct fg_buf *b);
 void fg_buf_release(struct fg_buf *b);
 
+/*
+ * Pushed content (keys, file names, ref names, schema strings) on its way to
+ * a terminal or a log: the one place that decides how it is shown. Appends
+ * `len` bytes with every byte that could act on a terminal or start a new
+ * line escaped: C0 controls and DEL as \n, \r, \t or \xNN, C1 controls
+ * (U+0080..U+009F, which some terminals obey) and bytes that are not valid
+ * UTF-8 as \xNN per byte. Everything else, valid UTF-8 included, is copied.
+ *
+ * The output holds nothing the function would escape again, so escaping is
+ * idempotent: text that passes several layers (a finding re-added, then
+ * printed) reads the same as after one. A backslash therefore stays as it
+ * is; a format that needs it quoted (logfmt) does that on top.
+ * Returns 0 or FG_ENOMEM as fg_buf_put.
+ */
+int fg_buf_put_escaped(struct fg_buf *b, const char *data, size_t len);
+/* fg_buf_put_escaped of a C string into new memory the caller frees; NULL
+ * for a NULL argument or on allocation failure. */
+char *fg_escape(const char *s);
+
 /* strdup that returns NULL for a NULL argument. Caller frees. */
 char *fg_strdup(const char *s);
 /* Formatted string in new memory, or NULL on allocation failure. */

@@ -39,18 +39,28 @@ int fg_diags_add(struct fg_diags *d, const char *path, int line, int column,
 		 const char *pointer, const char *keyword, const char *hint,
 		 const char *fmt, ...)
 {
-	struct fg_buf msg = FG_BUF_INIT;
+	struct fg_buf msg = FG_BUF_INIT, safe = FG_BUF_INIT;
 	struct fg_diag item = { 0 };
 	va_list ap;
 
+	if (d->max && d->count >= d->max) {
+		d->dropped++;
+		return 0;
+	}
 	va_start(ap, fmt);
 	fg_buf_vprintf(&msg, fmt, ap);
 	va_end(ap);
-	item.message = fg_buf_detach(&msg);
-	item.path = fg_strdup(path);
-	item.pointer = fg_strdup(pointer);
-	item.keyword = fg_strdup(keyword);
-	item.hint = fg_strdup(hint);
+	/* Every string of a finding may carry pushed content: escaped here,
+	 * once for every producer, so none can forge a line of hook output. */
+	fg_buf_put_escaped(&safe, fg_buf_cstr(&msg), msg.len);
+	if (msg.failed)
+		safe.failed = 1;
+	fg_buf_release(&msg);
+	item.message = fg_buf_detach(&safe);
+	item.path = fg_escape(path);
+	item.pointer = fg_escape(pointer);
+	item.keyword = fg_escape(keyword);
+	item.hint = fg_escape(hint);
 	item.line = line;
 	item.column = column;
 	if (!item.message || (path && !item.path) || (pointer && !item.pointer) ||
@@ -66,18 +76,33 @@ int fg_diags_add(struct fg_diags *d, const char *path, int line, int column,
 
 int fg_diags_take(struct fg_diags *dst, struct fg_diags *src)
 {
-	if (diags_reserve(dst, src->count) < 0)
+	size_t n = src->count, i;
+
+	if (dst->max)
+		n = dst->count >= dst->max ? 0 :
+			n < dst->max - dst->count ? n : dst->max - dst->count;
+	if (diags_reserve(dst, n) < 0)
 		return FG_ENOMEM;
-	if (src->count)
-		memcpy(dst->items + dst->count, src->items,
-		       src->count * sizeof(*src->items));
-	dst->count += src->count;
+	if (n)
+		memcpy(dst->items + dst->count, src->items, n * sizeof(*src->items));
+	for (i = n; i < src->count; i++)
+		diag_free_strings(&src->items[i]);
+	dst->count += n;
+	dst->dropped += src->dropped + (src->count - n);
 	dst->failed |= src->failed;
 	free(src->items);
 	src->items = NULL;
 	src->count = src->alloc = 0;
 	src->failed = 0;
+	src->dropped = 0;
 	return 0;
+}
+
+/* Escaped again on the way out (idempotent, see fg_buf_put_escaped): an
+ * item a caller edited in place is no exception. */
+static void put_field(struct fg_buf *b, const char *s)
+{
+	fg_buf_put_escaped(b, s, strlen(s));
 }
 
 char *fg_diag_format(const struct fg_diag *item)
@@ -85,16 +110,19 @@ char *fg_diag_format(const struct fg_diag *item)
 	struct fg_buf b = FG_BUF_INIT;
 
 	if (item->path) {
-		fg_buf_puts(&b, item->path);
+		put_field(&b, item->path);
 		if (item->line > 0)
 			fg_buf_printf(&b, ":%d", item->line);
 		if (item->line > 0 && item->column > 0)
 			fg_buf_printf(&b, ":%d", item->column);
 		fg_buf_puts(&b, ": ");
 	}
-	fg_buf_puts(&b, item->message);
-	if (item->hint)
-		fg_buf_printf(&b, " (%s)", item->hint);
+	put_field(&b, item->message);
+	if (item->hint) {
+		fg_buf_puts(&b, " (");
+		put_field(&b, item->hint);
+		fg_buf_putc(&b, ')');
+	}
 	return fg_buf_detach(&b);
 }
 
@@ -108,4 +136,5 @@ void fg_diags_release(struct fg_diags *d)
 	d->items = NULL;
 	d->count = d->alloc = 0;
 	d->failed = 0;
+	d->dropped = 0;
 }

@@ -5,6 +5,10 @@
  * Where fg_error carries the one reason a function failed, fg_diags collects
  * every problem a check found, so a user sees them all at once.
  *
+ * Every string of a finding may hold pushed content: fg_diags_add stores it
+ * escaped (fg_buf_put_escaped) and fg_diag_format escapes again on output,
+ * so no finding can forge a line of hook output or drive a terminal.
+ *
  * Ownership rule: the list owns copies of every string added; the caller owns
  * the struct fg_diags itself and calls fg_diags_release once.
  */
@@ -28,18 +32,30 @@ struct fg_diags {
 	size_t count;
 	size_t alloc;
 	int failed; /* sticky: an add ran out of memory; the list is incomplete */
+	size_t max;     /* 0: no cap; else findings past max are only counted */
+	size_t dropped; /* findings counted, not kept, because of max */
 };
 
-#define FG_DIAGS_INIT { NULL, 0, 0, 0 }
+#define FG_DIAGS_INIT { .items = NULL, .count = 0, .alloc = 0, .failed = 0, \
+			.max = 0, .dropped = 0 }
 
-/* Appends a finding; strings are copied (NULL allowed except for message).
+/* Every finding a list was given, kept or dropped. */
+static inline size_t fg_diags_total(const struct fg_diags *d)
+{
+	return d->count + d->dropped;
+}
+
+/* Appends a finding; strings are copied, escaped (NULL allowed except for
+ * message). With max set and reached, the finding is only counted in
+ * `dropped` (pushed content cannot make the list grow without bound).
  * Returns 0 or FG_ENOMEM, in which case failed is set: a caller that must
  * fail closed treats a failed list as "there was a problem". */
 int fg_diags_add(struct fg_diags *d, const char *path, int line, int column,
 		 const char *pointer, const char *keyword, const char *hint,
 		 const char *fmt, ...) __attribute__((format(printf, 8, 9)));
 
-/* Moves every item of src to the end of dst; src is left empty. */
+/* Moves every item of src to the end of dst, up to dst's max (the rest and
+ * src's dropped count are added to dst's dropped); src is left empty. */
 int fg_diags_take(struct fg_diags *dst, struct fg_diags *src);
 
 /* Formats one finding as "path:line:column: message (hint)" into new memory

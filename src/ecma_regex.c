@@ -1,6 +1,7 @@
 #include "ecma_regex.h"
 #include "buf.h"
 
+#include <stdint.h>
 #include <string.h>
 
 /* PCRE2's JIT code reads whole words past a subject's end, which memcheck
@@ -25,10 +26,12 @@
  * that ECMA-262 reads as the plain letter. */
 #define PCRE_ONLY_ESCAPES "aeghijlmoqyzACEGHIJKLMNOQRTUVXYZ"
 
-/* A backtracking budget: far above what a sane pattern needs on a fleet
- * value, far below what hangs a pre-receive hook. */
-#define MATCH_LIMIT 1000000
+/* Per match: far above what a sane pattern needs on a fleet value, far
+ * below what hangs a pre-receive hook. A match starts with FIRST_ATTEMPT
+ * units (a sane pattern needs a handful) and grows by GROWTH. */
 #define DEPTH_LIMIT 10000
+#define FIRST_ATTEMPT 64u
+#define GROWTH 8u
 
 static int translate(struct fg_buf *out, const char *p, size_t len)
 {
@@ -108,19 +111,65 @@ int fg_ecma_regex_compile(pcre2_code **out, const char *pattern, size_t len,
 	return 0;
 }
 
-int fg_ecma_regex_search(const pcre2_code *code, const char *subject,
-			 size_t len, pcre2_match_data *md,
-			 pcre2_match_context *mc)
+static int search_once(const pcre2_code *code, const char *subject, size_t len,
+		       pcre2_match_data *md, pcre2_match_context *mc, uint32_t limit)
 {
-	int rc = pcre2_match(code, (PCRE2_SPTR)subject, len, 0, 0, md, mc);
+	int rc;
 
+	pcre2_set_match_limit(mc, limit);
+	rc = pcre2_match(code, (PCRE2_SPTR)subject, len, 0, 0, md, mc);
 	if (rc >= 0)
 		return 1;
 	if (rc == PCRE2_ERROR_NOMATCH)
 		return 0;
 	if (rc == PCRE2_ERROR_NOMEMORY)
 		return FG_ENOMEM;
-	return FG_ELIMIT;
+	return rc == PCRE2_ERROR_MATCHLIMIT ? 2 : FG_ELIMIT;
+}
+
+int fg_ecma_regex_search(const pcre2_code *code, const char *subject,
+			 size_t len, pcre2_match_data *md,
+			 pcre2_match_context *mc, struct fg_regex_budget *budget)
+{
+	uint32_t limit = budget ? FIRST_ATTEMPT : FG_REGEX_MATCH_LIMIT, allowed;
+	int rc;
+
+	for (;;) {
+		allowed = limit;
+		if (budget) {
+			if (budget->left < allowed)
+				allowed = (uint32_t)budget->left;
+			budget->left -= allowed;
+			if (!allowed) {
+				budget->exhausted = 1;
+				return FG_ELIMIT;
+			}
+		}
+		rc = search_once(code, subject, len, md, mc, allowed);
+		if (rc != 2)
+			return rc;
+		if (allowed < limit) {  /* the budget cut it short */
+			budget->exhausted = 1;
+			return FG_ELIMIT;
+		}
+		if (limit >= FG_REGEX_MATCH_LIMIT)
+			return FG_ELIMIT;
+		limit = limit > FG_REGEX_MATCH_LIMIT / GROWTH ? FG_REGEX_MATCH_LIMIT
+							       : limit * GROWTH;
+	}
+}
+
+int fg_ecma_regex_charge(struct fg_regex_budget *budget, unsigned long long units)
+{
+	if (!budget)
+		return 0;
+	if (budget->left < units) {
+		budget->left = 0;
+		budget->exhausted = 1;
+		return FG_ELIMIT;
+	}
+	budget->left -= units;
+	return 0;
 }
 
 pcre2_match_context *fg_ecma_regex_match_context(void)
@@ -129,7 +178,7 @@ pcre2_match_context *fg_ecma_regex_match_context(void)
 
 	if (!mc)
 		return NULL;
-	pcre2_set_match_limit(mc, MATCH_LIMIT);
+	pcre2_set_match_limit(mc, FG_REGEX_MATCH_LIMIT);
 	pcre2_set_depth_limit(mc, DEPTH_LIMIT);
 	return mc;
 }

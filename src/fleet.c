@@ -249,24 +249,77 @@ int fg_fleet_load_yaml_blob(struct fg_yaml_doc **out, git_repository *repo,
 	return parse_loaded(out, path, data, len, limits, diags, err);
 }
 
-static int compile_config_schema(struct fg_schema **out, const char *path,
-				 json_t *root, struct fg_diags *diags,
-				 struct fg_error *err)
-{
-	struct fg_error serr = FG_ERROR_INIT;
-	int rc = fg_schema_new(out, root, NULL, &serr);
+#define HINT_SCHEMA "fix the schema; it must be JSON Schema draft 7, see fleetgate-fleet(5)"
 
-	if (rc == FG_ENOMEM)
-		return fg_error_oom(err);
-	if (rc < 0)
-		return fg_diags_add(diags, path, 0, 0, NULL, "config-schema",
-				    "fix the schema; it must be JSON Schema draft 7",
-				    "configuration schema is not usable: %s",
-				    serr.message) == 0 ? 0 : fg_error_oom(err);
+/* The fleet's schema states no other draft than 7. */
+static int is_draft7(const json_t *root, struct fg_error *serr)
+{
+	const char *uri = json_string_value(json_object_get(root, "$schema"));
+
+	if (!json_is_object(root) || !json_object_get(root, "$schema"))
+		return 1;
+	if (uri && (!strcmp(uri, "http://json-schema.org/draft-07/schema#") ||
+		    !strcmp(uri, "http://json-schema.org/draft-07/schema")))
+		return 1;
+	fg_error_set(serr, FG_EINVALID, "invalid schema at '#/$schema': not JSON Schema "
+		     "draft 7 (write \"http://json-schema.org/draft-07/schema#\" or "
+		     "leave $schema out)");
 	return 0;
 }
 
-int fg_fleet_load_config_schema(struct fg_schema **out, struct fg_source *src,
+/* "invalid schema at '#/a/b': what" -> "/a/b" into new memory; "" when the
+ * message names no place; NULL on allocation failure. */
+static char *pointer_in(const char *msg)
+{
+	const char *p = strstr(msg, "'#"), *end;
+
+	if (!p || !(end = strchr(p + 2, '\'')))
+		return fg_strdup("");
+	return fg_asprintf("%.*s", (int)(end - p - 2), p + 2);
+}
+
+/* An unusable schema is a finding in the schema file (rule
+ * config-schema-unusable) that names the JSON pointer and what is wrong. */
+static int schema_finding(struct fg_diags *diags, const char *path,
+			  const struct fg_yaml_doc *doc, const struct fg_error *serr)
+{
+	char *ptr = pointer_in(serr->message);
+	int line = 0, col = 0, rc;
+
+	if (!ptr)
+		return FG_ENOMEM;
+	if (doc)
+		fg_yaml_doc_location(doc, ptr, &line, &col);
+	rc = fg_diags_add(diags, path, line, col, ptr, "config-schema-unusable",
+			  HINT_SCHEMA, "configuration schema is not usable: %s",
+			  serr->message);
+	free(ptr);
+	return rc;
+}
+
+static int compile_config_schema(struct fg_schema **out, const char *path,
+				 const struct fg_yaml_doc *doc, json_t *root,
+				 struct fg_diags *diags, struct fg_error *err)
+{
+	struct fg_error serr = FG_ERROR_INIT;
+	int rc = is_draft7(root, &serr) ? fg_schema_new(out, root, NULL, &serr) :
+		FG_EINVALID;
+
+	if (rc == 0)
+		rc = fg_schema_check_refs(*out, &serr);
+	if (rc == FG_ENOMEM)
+		rc = fg_error_oom(err);
+	else if (rc < 0)
+		rc = schema_finding(diags, path, doc, &serr) == 0 ? 0 : fg_error_oom(err);
+	if (rc < 0 || serr.code) {
+		fg_schema_free(*out);
+		*out = NULL;
+	}
+	return rc;
+}
+
+int fg_fleet_load_config_schema(struct fg_schema **out, const char **path_out,
+				struct fg_source *src,
 				const struct fg_yaml_limits *limits,
 				struct fg_diags *diags, struct fg_error *err)
 {
@@ -279,23 +332,31 @@ int fg_fleet_load_config_schema(struct fg_schema **out, struct fg_source *src,
 	int rc;
 
 	*out = NULL;
+	if (path_out)
+		*path_out = NULL;
 	limits = limits_or_default(limits);
 	rc = fg_source_read(src, FG_FLEET_SCHEMA_JSON, limits->max_bytes, &data,
 			    &len, &rerr);
 	if (rc == FG_ENOTFOUND) {
+		size_t before = diags->count;
+
 		rc = fg_fleet_load_yaml(&doc, src, FG_FLEET_SCHEMA_YAML, 0, limits,
 					diags, err);
+		if (path_out && (doc || diags->count > before))
+			*path_out = FG_FLEET_SCHEMA_YAML;
 		if (rc < 0 || !doc)
 			return rc;
-		rc = compile_config_schema(out, FG_FLEET_SCHEMA_YAML,
+		rc = compile_config_schema(out, FG_FLEET_SCHEMA_YAML, doc,
 					   doc->root ? doc->root : json_true(),
 					   diags, err);
 		fg_yaml_doc_free(doc);
 		return rc;
 	}
+	if (path_out)
+		*path_out = FG_FLEET_SCHEMA_JSON;
 	if (rc == FG_EINVALID || rc == FG_ELIMIT)
 		return fg_diags_add(diags, FG_FLEET_SCHEMA_JSON, 0, 0, NULL,
-				    "config-schema", "make it a regular file",
+				    "config-schema-unusable", "make it a regular file",
 				    "%s", rerr.message) == 0 ? 0 : fg_error_oom(err);
 	if (rc < 0) {
 		*err = rerr;
@@ -305,10 +366,10 @@ int fg_fleet_load_config_schema(struct fg_schema **out, struct fg_source *src,
 	free(data);
 	if (!root)
 		return fg_diags_add(diags, FG_FLEET_SCHEMA_JSON, jerr.line,
-				    jerr.column, NULL, "config-schema",
+				    jerr.column, NULL, "config-schema-unusable",
 				    "fix the JSON syntax", "%s", jerr.text) == 0 ?
 			0 : fg_error_oom(err);
-	rc = compile_config_schema(out, FG_FLEET_SCHEMA_JSON, root, diags, err);
+	rc = compile_config_schema(out, FG_FLEET_SCHEMA_JSON, NULL, root, diags, err);
 	json_decref(root);
 	return rc;
 }

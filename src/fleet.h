@@ -92,8 +92,14 @@ int fg_fleet_diag_from_error(struct fg_diags *diags, const char *path,
 
 /* Loads the fleet's own configuration schema (schemas/configuration.schema
  * .json, else .yaml) from `src`: *out is NULL when there is none or when it is
- * broken (a finding then says why). Negative for I/O errors, FG_ENOMEM. */
-int fg_fleet_load_config_schema(struct fg_schema **out, struct fg_source *src,
+ * unusable; a finding (rule config-schema-unusable, in the schema file, with
+ * the JSON pointer and what is wrong) then says why. Unusable: not JSON or
+ * YAML, a $schema other than draft 7, a malformed keyword or pattern, a $ref
+ * that resolves to nothing or only to other $refs. *path_out (may be NULL)
+ * is the schema file's path (static) when one exists, else NULL.
+ * Negative for I/O errors, FG_ENOMEM. */
+int fg_fleet_load_config_schema(struct fg_schema **out, const char **path_out,
+				struct fg_source *src,
 				const struct fg_yaml_limits *limits,
 				struct fg_diags *diags, struct fg_error *err);
 

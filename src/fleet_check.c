@@ -15,12 +15,19 @@ struct device_ref {
 struct checker {
 	const struct fg_fleet_check_opts *opts;
 	struct fg_fleet_format fmt;
-	struct fg_schema *conf_schema;  /* may be NULL */
+	struct fg_schema *conf_schema;  /* the one that judges (borrowed); may be NULL */
+	const char *conf_path;          /* its file, for messages */
+	struct fg_schema *own_schema;   /* the checked tree's own; may be NULL */
+	const char *own_path;
+	struct fg_schema *target_schema;/* opts->schema_source's; may be NULL */
+	const char *target_path;
 	struct fg_yaml_doc *fleet_doc;  /* may be NULL (missing or broken) */
 	git_repository *repo;           /* git sources: for reading blobs */
 	struct fg_source *src;
 	struct fg_diags *out;
 	struct fg_error *err;
+	struct fg_schema_budget own_budget; /* when opts bring none */
+	struct fg_schema_budget *budget;
 	json_t *fleet_seen;             /* merged-check findings in fleet.yaml */
 	json_t *branch_cache;           /* name -> bool: asked branch_exists */
 	struct device_ref *ids;         /* full check: for the uniqueness rule */
@@ -51,53 +58,91 @@ static void where(const struct fg_yaml_doc *doc, const char *pointer,
 
 /* ---- secrets ---- */
 
-static int has_word(const char *lower, const char *word)
+/* The words that make a key read like a secret (fleetgate-fleet(5),
+ * "Secrets"), matched against each part of the key split at '_', '-', '.'
+ * and camelCase, lower-cased. */
+static const char *const secret_inside[] = {   /* anywhere in a part */
+	"password", "passwd", "passphrase", "secret", "token", "credential",
+	"private", "apikey", "privkey", NULL
+};
+static const char *const secret_parts[] = {    /* a whole part */
+	"key", "keys", "pwd", "pass", "pin", "psk", "puk", NULL
+};
+/* "key" glued to what it unlocks; a part ending so (not "monkey",
+ * "turnkey", "keyboard") */
+static const char *const secret_key_ends[] = {
+	"sshkey", "accesskey", "apikey", "privatekey", "secretkey", "authkey",
+	"hostkey", "licensekey", "signingkey", "encryptionkey", "masterkey",
+	"wgkey", NULL
+};
+
+static bool ends_with_word(const char *part, size_t n, const char *word)
 {
-	size_t n = strlen(word);
-	const char *p = lower;
+	size_t m = strlen(word);
 
-	while ((p = strstr(p, word)) != NULL) {
-		int start = p == lower || !isalnum((unsigned char)p[-1]);
-		int end = !isalnum((unsigned char)p[n]);
-
-		if (start && end)
-			return 1;
-		p++;
-	}
-	return 0;
+	return n >= m && !memcmp(part + n - m, word, m);
 }
 
-int fg_fleet_key_is_secret(const char *key)
+static bool part_is_secret(const char *part, size_t n,
+			   const struct fg_fleet_check_opts *o)
 {
-	static const char *const anywhere[] = {
-		"token", "passw", "passwd", "secret", "credential", "private",
-		"apikey", "api_key", "privkey", NULL
-	};
-	static const char *const words[] = { "key", "pwd", "pass", "pin", NULL };
-	char lower[257];
-	size_t i, n = strlen(key);
-	int hit = 0;
+	char buf[257];
+	size_t i;
+
+	if (n >= sizeof(buf))
+		n = sizeof(buf) - 1;
+	memcpy(buf, part, n);
+	buf[n] = '\0';
+	for (i = 0; secret_inside[i]; i++)
+		if (strstr(buf, secret_inside[i]))
+			return true;
+	for (i = 0; secret_parts[i]; i++)
+		if (!strcmp(buf, secret_parts[i]))
+			return true;
+	for (i = 0; secret_key_ends[i]; i++)
+		if (ends_with_word(buf, n, secret_key_ends[i]))
+			return true;
+	for (i = 0; o && i < o->secret_word_count; i++)
+		if (o->secret_words[i] && !strcmp(buf, o->secret_words[i]))
+			return true;
+	return false;
+}
+
+/* A part ends before '_', '-', '.', and before an upper-case letter that
+ * follows a lower-case letter or digit ("sshKey") or that starts a word
+ * after an acronym ("WPAPsk": "WPA", "Psk"). */
+static bool part_ends(const char *k, size_t i)
+{
+	unsigned char c = (unsigned char)k[i], p = (unsigned char)k[i - 1];
+
+	if (!isupper(c))
+		return false;
+	return islower(p) || isdigit(p) ||
+	       (isupper(p) && islower((unsigned char)k[i + 1]));
+}
+
+bool fg_fleet_key_is_secret(const char *key, const struct fg_fleet_check_opts *opts)
+{
+	char lower[257], *part;
+	size_t i, n = strlen(key), start = 0;
 
 	if (n >= sizeof(lower))
 		n = sizeof(lower) - 1;
-	/* "sshKey" -> "ssh_key": camelCase words count as words. */
-	for (i = 0; i < n; i++)
-		lower[i] = (char)tolower((unsigned char)key[i]);
-	lower[n] = '\0';
-	for (i = 0; anywhere[i] && !hit; i++)
-		hit = strstr(lower, anywhere[i]) != NULL;
-	for (i = 0; words[i] && !hit; i++) {
-		const char *w = words[i];
-		size_t wl = strlen(w), j;
+	for (i = 0; i <= n; i++) {
+		bool sep = i == n || strchr("_-.", key[i]);
 
-		hit = has_word(lower, w);
-		/* a camelCase word: "sshKey" */
-		for (j = 1; !hit && j + wl <= n; j++)
-			hit = isupper((unsigned char)key[j]) &&
-			      !strncmp(lower + j, w, wl) &&
-			      !islower((unsigned char)key[j + wl]);
+		if (!sep && !(i > start && part_ends(key, i))) {
+			lower[i] = (char)tolower((unsigned char)key[i]);
+			continue;
+		}
+		part = lower + start;
+		if (i > start && part_is_secret(part, i - start, opts))
+			return true;
+		if (i < n && !sep)
+			lower[i] = (char)tolower((unsigned char)key[i]);
+		start = sep ? i + 1 : i;
 	}
-	return hit;
+	return false;
 }
 
 /* ---- configuration values ---- */
@@ -124,7 +169,7 @@ static int check_value(struct checker *c, const struct fg_yaml_doc *doc,
 	if (!ptr)
 		return oom(c);
 	where(doc, ptr, &line, &col);
-	if (fg_fleet_key_is_secret(key) && !json_is_object(value)) {
+	if (fg_fleet_key_is_secret(key, c->opts) && !json_is_object(value)) {
 		rc = FINDING(c, doc->path, line, col, ptr, "literal-secret", HINT_SECRET,
 			     "configuration key '%s' looks like a secret but has a "
 			     "literal value; secrets never go into git", key);
@@ -230,6 +275,7 @@ static int take_filtered(struct checker *c, struct fg_diags *tmp, json_t *report
 	struct fg_diags keep = FG_DIAGS_INIT;
 	int rc = 0;
 
+	keep.dropped = tmp->dropped;
 	for (i = 0; i < tmp->count && rc == 0; i++) {
 		struct fg_diag *d = &tmp->items[i];
 
@@ -257,6 +303,7 @@ static int check_document(struct checker *c, const struct fg_yaml_doc *doc,
 
 	if (!reported)
 		return oom(c);
+	tmp.max = FG_FLEET_MAX_FINDINGS;
 	if (!root)  /* an empty device file: the device with every default */
 		root = empty = json_object();
 	rc = root ? check_configuration(c, doc, reported) : oom(c);
@@ -362,6 +409,60 @@ static int relocate(struct checker *c, struct fg_diag *d,
 	return d->pointer && d->message && d->path && d->keyword && d->hint ? 0 : oom(c);
 }
 
+/* Validating with the configuration schema failed for a reason of the
+ * schema itself (a $ref to a malformed node, too costly to evaluate): the
+ * target's schema gives way to the tree's own, as an unusable schema on the
+ * target must not block the push that replaces it; the tree's own is a
+ * finding in its file. Returns 1 to validate again, 0, or negative. */
+static int schema_failed(struct checker *c, int rc)
+{
+	if (rc == FG_ENOMEM || rc == FG_EIO)
+		return rc;
+	if (c->budget->regex.exhausted || c->budget->steps_exhausted) {
+		/* a push's schema work is bounded: no second schema, no retry */
+		rc = FINDING(c, c->conf_path, 0, 0, NULL,
+			     c->budget->regex.exhausted ? "regex-budget" : "schema-budget",
+			     c->budget->regex.exhausted ?
+			     "simplify the patterns of the schema (fleetgate-fleet(5), "
+			     "'Regular expressions')" : "simplify the schema",
+			     "%s", c->err->message);
+		fg_error_clear(c->err);
+		c->conf_schema = NULL;
+		return rc;
+	}
+	if (c->conf_schema == c->target_schema && c->own_schema &&
+	    c->own_schema != c->target_schema) {
+		c->conf_schema = c->own_schema;
+		c->conf_path = c->own_path;
+		fg_error_clear(c->err);
+		return 1;
+	}
+	rc = FINDING(c, c->conf_path, 0, 0, NULL, "config-schema-unusable",
+		     "fix the schema; it must be JSON Schema draft 7, see fleetgate-fleet(5)",
+		     "configuration schema is not usable: %s", c->err->message);
+	fg_error_clear(c->err);
+	c->conf_schema = NULL;  /* said once, not once per device */
+	return rc;
+}
+
+static int validate_merged(struct checker *c, const json_t *merged,
+			   struct fg_diags *tmp)
+{
+	int rc;
+
+	do {
+		if (!c->conf_schema)
+			return 0;
+		rc = fg_schema_validate_budget(c->conf_schema, merged, NULL, c->budget,
+					       tmp, c->err);
+		if (rc >= 0)
+			return rc;
+		fg_diags_release(tmp);
+		rc = schema_failed(c, rc);
+	} while (rc == 1);
+	return rc < 0 ? rc : 0;
+}
+
 static int check_merged(struct checker *c, const struct fg_yaml_doc *dev)
 {
 	const json_t *dev_conf = json_object_get(dev->root, "configuration");
@@ -379,7 +480,9 @@ static int check_merged(struct checker *c, const struct fg_yaml_doc *dev)
 	merged = fg_fleet_merge_configuration(fleet_conf, dev_conf);
 	if (!merged)
 		return oom(c);
-	rc = fg_schema_validate(c->conf_schema, merged, NULL, &tmp, c->err);
+	tmp.max = FG_FLEET_MAX_FINDINGS;
+	rc = validate_merged(c, merged, &tmp);
+	c->out->dropped += tmp.dropped;
 	for (i = 0; rc >= 0 && i < tmp.count; i++) {
 		struct fg_diag *d = &tmp.items[i];
 		char *line;
@@ -474,6 +577,32 @@ static int ends_with(const char *s, const char *suffix)
 	return n >= m && !strcmp(s + n - m, suffix);
 }
 
+/* An empty .gitkeep keeps an empty devices/ in git; one with content would
+ * be a file below devices/ that is not part of the fleet. */
+static int check_gitkeep(struct checker *c, const char *path, const git_oid *id)
+{
+	struct fg_error rerr = FG_ERROR_INIT;
+	char *data = NULL;
+	size_t len = 0;
+	int rc;
+
+	/* read at most 0 bytes: FG_ELIMIT from the size alone when not empty */
+	if (id && c->repo)
+		rc = fg_source_read_blob(c->repo, id, path, 0, &data, &len, &rerr);
+	else
+		rc = fg_source_read(c->src, path, 0, &data, &len, &rerr);
+	free(data);
+	if (rc == FG_ELIMIT)
+		return FINDING(c, path, 0, 0, NULL, "not-a-device-file",
+			       "empty it, or keep other files outside devices/",
+			       "a .gitkeep below devices/ must be empty");
+	if (rc < 0) {
+		*c->err = rerr;
+		return rc;
+	}
+	return 0;
+}
+
 /* One entry of the tree, full walk or changed by a push: returns 1 to skip
  * a directory's content. */
 static int visit(struct checker *c, const char *path, enum fg_entry_kind kind,
@@ -514,7 +643,7 @@ static int visit(struct checker *c, const char *path, enum fg_entry_kind kind,
 		break;
 	}
 	if (!strcmp(name, ".gitkeep"))
-		return 0;
+		return check_gitkeep(c, path, id);
 	if (!ends_with(name, ".yaml"))
 		return FINDING(c, path, 0, 0, NULL, "not-a-device-file",
 			       ends_with(name, ".yml") ? "rename it to .yaml" :
@@ -560,11 +689,39 @@ static int check_unique(struct checker *c)
 
 /* ---- setup ---- */
 
+/* The tree's own configuration schema is judged by the push that makes
+ * it: an unusable one is a finding whichever schema judges the values. The
+ * values are judged by the target's schema (opts->schema_source), unless
+ * that one is unusable: then it must not block the push that replaces it,
+ * and the tree's own judges. */
+static int load_conf_schemas(struct checker *c, struct fg_source *src)
+{
+	struct fg_source *target = c->opts->schema_source;
+	struct fg_diags target_problems = FG_DIAGS_INIT;
+	int rc;
+
+	rc = fg_fleet_load_config_schema(&c->own_schema, &c->own_path, src,
+					 &c->opts->limits, c->out, c->err);
+	c->conf_schema = c->own_schema;
+	c->conf_path = c->own_path;
+	if (rc < 0 || !target || target == src)
+		return rc;
+	rc = fg_fleet_load_config_schema(&c->target_schema, &c->target_path, target,
+					 &c->opts->limits, &target_problems, c->err);
+	if (rc == 0 && target_problems.failed)
+		rc = oom(c);
+	if (rc == 0 && !target_problems.count) {
+		c->conf_schema = c->target_schema;
+		c->conf_path = c->target_path;
+	}
+	fg_diags_release(&target_problems);
+	return rc;
+}
+
 static int checker_init(struct checker *c, struct fg_source *src,
 			const struct fg_fleet_check_opts *opts,
 			struct fg_diags *out, struct fg_error *err)
 {
-	struct fg_source *schema_src = opts->schema_source ? opts->schema_source : src;
 	int rc;
 
 	memset(c, 0, sizeof(*c));
@@ -573,14 +730,15 @@ static int checker_init(struct checker *c, struct fg_source *src,
 	c->repo = fg_source_repo(src);
 	c->out = out;
 	c->err = err;
+	c->own_budget = (struct fg_schema_budget)FG_SCHEMA_BUDGET_INIT;
+	c->budget = opts->schema_budget ? opts->schema_budget : &c->own_budget;
 	c->fleet_seen = json_object();
 	c->branch_cache = json_object();
 	if (!c->fleet_seen || !c->branch_cache)
 		return oom(c);
 	rc = fg_fleet_format_init(&c->fmt, err);
 	if (rc == 0)
-		rc = fg_fleet_load_config_schema(&c->conf_schema, schema_src,
-						 &opts->limits, out, err);
+		rc = load_conf_schemas(c, src);
 	if (rc == 0)
 		rc = fg_fleet_load_yaml(&c->fleet_doc, src, FG_FLEET_FILE, 1,
 					&opts->limits, out, err);
@@ -597,7 +755,8 @@ static void checker_release(struct checker *c)
 	json_decref(c->fleet_seen);
 	json_decref(c->branch_cache);
 	fg_fleet_format_release(&c->fmt);
-	fg_schema_free(c->conf_schema);
+	fg_schema_free(c->own_schema);
+	fg_schema_free(c->target_schema);
 	fg_yaml_doc_free(c->fleet_doc);
 }
 
@@ -620,7 +779,15 @@ static int verdict(const struct fg_diags *out, size_t before, int rc)
 {
 	if (rc < 0)
 		return rc;
-	return out->count > before || out->failed ? 1 : 0;
+	return fg_diags_total(out) > before || out->failed ? 1 : 0;
+}
+
+/* Pushed content decides how many findings there are: keep a bounded
+ * number, count the rest. */
+static void cap_findings(struct fg_diags *out)
+{
+	if (!out->max)
+		out->max = FG_FLEET_MAX_FINDINGS;
 }
 
 static const struct fg_fleet_check_opts *opts_or_default(const struct fg_fleet_check_opts *o)
@@ -634,9 +801,11 @@ int fg_fleet_check(struct fg_source *src, const struct fg_fleet_check_opts *opts
 		   struct fg_diags *out, struct fg_error *err)
 {
 	struct checker c;
-	size_t before = out->count;
+	size_t before;
 	int rc;
 
+	cap_findings(out);
+	before = fg_diags_total(out);
 	opts = opts_or_default(opts);
 	rc = checker_init(&c, src, opts, out, err);
 	c.collect_ids = 1;
@@ -789,49 +958,56 @@ static int diff_trees(struct change_scan *s, const git_tree *old, const git_tree
 	return rc;
 }
 
-/* An id added by the push must not exist elsewhere below devices/: looks it
- * up by name in each directory of the new tree (no blob is read). */
-static int find_id(struct checker *c, const git_tree *tree, struct fg_buf *dir,
-		   const char *file, const char *self, char **other)
+/* Every device file below `tree` (devices/ of the new tip): id -> array of
+ * paths. One walk reads each tree once: looking each new id up in every
+ * directory re-read (and re-inflated) every tree once per id, which made a
+ * push of thousands of devices cost seconds. No blob is read. */
+static int collect_device_paths(struct checker *c, const git_tree *tree,
+				struct fg_buf *dir, json_t *seen)
 {
-	const git_tree_entry *e = git_tree_entry_byname(tree, file);
-	size_t i, n, base = dir->len;
+	size_t i, n = git_tree_entrycount(tree), base = dir->len;
 	int rc = 0;
 
-	if (e && entry_kind(e) == FG_ENTRY_FILE) {
-		char *p = fg_asprintf("%s/%s", fg_buf_cstr(dir), file);
-
-		if (!p)
-			return oom(c);
-		if (strcmp(p, self)) {
-			*other = p;
-			return 1;
-		}
-		free(p);
-	}
-	n = git_tree_entrycount(tree);
 	for (i = 0; i < n && rc == 0; i++) {
-		const git_tree_entry *sub = git_tree_entry_byindex(tree, i);
-		git_tree *st = NULL;
+		const git_tree_entry *e = git_tree_entry_byindex(tree, i);
+		char id[FG_FLEET_ID_MAX + 1];
+		git_tree *sub = NULL;
+		json_t *paths;
 
-		if (entry_kind(sub) != FG_ENTRY_DIR)
-			continue;
-		if (git_tree_lookup(&st, c->repo, git_tree_entry_id(sub)) < 0)
-			return fg_error_set(c->err, FG_EIO, "unable to read a tree below devices/");
 		fg_buf_truncate(dir, base);
-		fg_buf_printf(dir, "/%s", git_tree_entry_name(sub));
-		rc = dir->failed ? oom(c) : find_id(c, st, dir, file, self, other);
-		git_tree_free(st);
+		fg_buf_printf(dir, "/%s", git_tree_entry_name(e));
+		if (dir->failed)
+			return oom(c);
+		if (entry_kind(e) == FG_ENTRY_DIR) {
+			if (git_tree_lookup(&sub, c->repo, git_tree_entry_id(e)) < 0)
+				return fg_error_set(c->err, FG_EIO,
+						    "unable to read a tree below devices/");
+			rc = collect_device_paths(c, sub, dir, seen);
+			git_tree_free(sub);
+			continue;
+		}
+		if (entry_kind(e) != FG_ENTRY_FILE ||
+		    !fg_fleet_device_id_of_path(fg_buf_cstr(dir), id))
+			continue;
+		paths = json_object_get(seen, id);
+		if (!paths && json_object_set_new(seen, id, paths = json_array()) < 0)
+			return oom(c);
+		/* a folder name need not be UTF-8: no check */
+		if (!paths || json_array_append_new(paths,
+				json_string_nocheck(fg_buf_cstr(dir))) < 0)
+			return oom(c);
 	}
 	fg_buf_truncate(dir, base);
 	return rc;
 }
 
+/* An id added by the push must not exist elsewhere below devices/. */
 static int check_new_ids(struct checker *c, const git_tree *root)
 {
 	git_object *devices = NULL;
 	struct fg_buf dir = FG_BUF_INIT;
-	size_t i;
+	json_t *seen = NULL, *paths, *p;
+	size_t i, j;
 	int rc = 0;
 
 	if (!c->nids)
@@ -839,20 +1015,23 @@ static int check_new_ids(struct checker *c, const git_tree *root)
 	if (git_object_lookup_bypath(&devices, (const git_object *)root,
 				     FG_FLEET_DEVICES_DIR, GIT_OBJECT_TREE) < 0)
 		return 0;
-	for (i = 0; i < c->nids && rc >= 0; i++) {
-		char file[FG_FLEET_ID_MAX + 6];
-		char *other = NULL;
-
-		snprintf(file, sizeof(file), "%s.yaml", c->ids[i].id);
-		fg_buf_truncate(&dir, 0);
-		fg_buf_puts(&dir, FG_FLEET_DEVICES_DIR);
-		rc = find_id(c, (git_tree *)devices, &dir, file, c->ids[i].path, &other);
-		if (rc == 1)
+	seen = json_object();
+	fg_buf_puts(&dir, FG_FLEET_DEVICES_DIR);
+	rc = seen && !dir.failed ?
+		collect_device_paths(c, (git_tree *)devices, &dir, seen) : oom(c);
+	for (i = 0; i < c->nids && rc == 0; i++) {
+		paths = json_object_get(seen, c->ids[i].id);
+		json_array_foreach(paths, j, p) {
+			if (!strcmp(json_string_value(p), c->ids[i].path))
+				continue;
 			rc = FINDING(c, c->ids[i].path, 0, 0, NULL, "duplicate-device",
 				     "keep one file per device",
-				     "device %s is also defined in %s", c->ids[i].id, other);
-		free(other);
+				     "device %s is also defined in %s", c->ids[i].id,
+				     json_string_value(p));
+			break;
+		}
 	}
+	json_decref(seen);
 	fg_buf_release(&dir);
 	git_object_free(devices);
 	return rc < 0 ? rc : 0;
@@ -884,12 +1063,13 @@ static int check_changes(struct fg_source *src, git_repository *repo,
 	struct change_scan s = { &c, 0, FG_BUF_INIT };
 	struct fg_diags scratch = FG_DIAGS_INIT;
 	git_tree *old = NULL;
-	size_t before = out->count;
+	size_t before = fg_diags_total(out);
 	int rc;
 
 	rc = open_tree(&old, repo, old_tip, err);
 	if (rc < 0)
 		return rc;
+	scratch.max = FG_FLEET_MAX_FINDINGS;
 	/* fleet.yaml did not change, so its findings (none, it was accepted)
 	 * go to a scratch list: only the merge needs it. */
 	rc = checker_init(&c, src, opts, &scratch, err);
@@ -921,6 +1101,8 @@ int fg_fleet_check_push(git_repository *repo, const git_oid *old_tip_or_NULL,
 	struct fg_diags partial = FG_DIAGS_INIT;
 	int rc;
 
+	cap_findings(out);
+	partial.max = out->max;
 	if (!o.known_branch_count && !o.branch_exists) {
 		o.branch_exists = fg_fleet_branch_in_repo;
 		o.branch_payload = repo;

@@ -24,11 +24,14 @@
 #define FG_FLEET_CHECK_H
 
 #include <git2.h>
+#include <stdbool.h>
 
 #include "diag.h"
 #include "error.h"
 #include "tree_source.h"
 #include "yaml_load.h"
+
+struct fg_schema_budget; /* schema.h */
 
 /* Returns 1 when `branch` exists (e.g. a ref refs/heads/<branch>), else 0. */
 typedef int (*fg_branch_exists_fn)(const char *branch, void *payload);
@@ -49,12 +52,32 @@ struct fg_fleet_check_opts {
 	struct fg_source *schema_source;
 
 	struct fg_yaml_limits limits; /* per file */
+
+	/* The work the fleet's configuration schema may cost (regular
+	 * expressions, evaluations), shared by every check that uses these
+	 * opts (the gate: one per push); NULL gives each check a fresh
+	 * FG_SCHEMA_BUDGET_INIT. A spent budget is a finding of rule
+	 * regex-budget or schema-budget in the schema file and ends the
+	 * schema's part of the check. */
+	struct fg_schema_budget *schema_budget;
+
+	/* Words the server policy adds to the built-in list of
+	 * fg_fleet_key_is_secret (`secret_words`); may be NULL/0. */
+	const char *const *secret_words;
+	size_t secret_word_count;
 };
 
-#define FG_FLEET_CHECK_OPTS_INIT { NULL, 0, NULL, NULL, NULL, FG_YAML_LIMITS_INIT }
+#define FG_FLEET_CHECK_OPTS_INIT { .known_branches = NULL, .known_branch_count = 0, \
+	.branch_exists = NULL, .branch_payload = NULL, .schema_source = NULL, \
+	.limits = FG_YAML_LIMITS_INIT, .schema_budget = NULL, .secret_words = NULL, \
+	.secret_word_count = 0 }
+
+/* Findings a check keeps; the rest are counted in out->dropped. */
+#define FG_FLEET_MAX_FINDINGS 100
 
 /* Checks the whole fleet in `src`. Returns 0 when it is valid, 1 when
- * findings were appended to `out`, or a negative FG_E* code (I/O, out of
+ * findings were appended to `out` (at most out->max, FG_FLEET_MAX_FINDINGS
+ * when the caller left it 0; the others are counted in out->dropped), or a negative FG_E* code (I/O, out of
  * memory, an unresolvable schema) with err set; a caller deciding a push
  * treats a negative result, and out->failed, as a rejection. */
 int fg_fleet_check(struct fg_source *src, const struct fg_fleet_check_opts *opts,
@@ -87,8 +110,13 @@ int fg_fleet_check_push(git_repository *repo, const git_oid *old_tip_or_NULL,
  * exists when refs/heads/<branch> or refs/remotes/<any>/<branch> does. */
 int fg_fleet_branch_in_repo(const char *branch, void *payload);
 
-/* 1 when a configuration key reads like a secret (token, password, passwd,
- * secret, credential, private, api_key, or a "key"/"pwd"/"pass"/"pin" word). */
-int fg_fleet_key_is_secret(const char *key);
+/* Whether a configuration key reads like a secret (rule literal-secret):
+ * the key is split into parts at '_', '-', '.' and camelCase, and a part
+ * that holds password, passwd, passphrase, secret, token, credential,
+ * private, apikey or privkey, that is key, keys, pwd, pass, pin, psk or puk,
+ * that ends in sshkey, accesskey, privatekey (and the other "...key" words
+ * of fleetgate-fleet(5)), or that is one of opts->secret_words (may be
+ * NULL) makes it one. "keyboard_layout", "monkey", "spinner" are not. */
+bool fg_fleet_key_is_secret(const char *key, const struct fg_fleet_check_opts *opts);
 
 #endif

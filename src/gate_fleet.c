@@ -1,6 +1,7 @@
 #include "gate_fleet.h"
 #include "diag.h"
 #include "fleet_check.h"
+#include "schema.h"
 #include "gitcli.h"
 #include "tree_export.h"
 
@@ -16,6 +17,8 @@ struct fg_gate_fleet {
 	const struct fg_branch_tips *tips; /* branches before the push (borrowed) */
 	const char **known;        /* policy + existing + created branches */
 	size_t nknown;
+	/* one for the whole push, however many refs it updates */
+	struct fg_schema_budget schema_budget;
 };
 
 static int git_fail(struct fg_error *err, const char *what)
@@ -83,6 +86,7 @@ int fg_gate_fleet_open(struct fg_gate_fleet **out, const char *git_dir,
 	if (!gf)
 		return fg_error_oom(err);
 	git_libgit2_init();
+	gf->schema_budget = (struct fg_schema_budget)FG_SCHEMA_BUDGET_INIT;
 	gf->policy = policy;
 	gf->tips = tips;
 	if (fg_repo_uses_sha256(git_dir)) {
@@ -148,6 +152,13 @@ static const struct fg_oid *base_of_new_branch(const struct fg_gate_fleet *gf,
 	return tip_of(gf, "main");
 }
 
+static void put_field(struct fg_buf *lines, const char *s)
+{
+	fg_buf_put_escaped(lines, s, strlen(s));
+}
+
+/* Every field is pushed content on its way to the pusher's terminal:
+ * escaped (already when it was added, again here; idempotent). */
 static void format_lines(const struct fg_diags *d, const char *prefix,
 			 struct fg_buf *lines)
 {
@@ -156,17 +167,35 @@ static void format_lines(const struct fg_diags *d, const char *prefix,
 	for (i = 0; i < d->count && i < FG_GATE_FLEET_MAX_LINES; i++) {
 		const struct fg_diag *it = &d->items[i];
 
-		fg_buf_printf(lines, "%s  %s", prefix, it->path ? it->path : "(fleet)");
+		fg_buf_printf(lines, "%s  ", prefix);
+		put_field(lines, it->path ? it->path : "(fleet)");
 		if (it->line > 0)
 			fg_buf_printf(lines, ":%d:%d", it->line, it->column);
-		fg_buf_printf(lines, ": %s", it->message);
-		if (it->hint)
-			fg_buf_printf(lines, " (%s)", it->hint);
+		fg_buf_puts(lines, ": ");
+		put_field(lines, it->message);
+		if (it->hint) {
+			fg_buf_puts(lines, " (");
+			put_field(lines, it->hint);
+			fg_buf_putc(lines, ')');
+		}
 		fg_buf_putc(lines, '\n');
 	}
-	if (d->count > FG_GATE_FLEET_MAX_LINES)
+	if (fg_diags_total(d) > i)
 		fg_buf_printf(lines, "%s  ... and %zu more\n", prefix,
-			      d->count - FG_GATE_FLEET_MAX_LINES);
+			      fg_diags_total(d) - i);
+}
+
+/* An error message may name a path, a $ref or a ref name from the push;
+ * the gate prints it as it is, so it is escaped here. */
+static void escape_error(struct fg_error *err)
+{
+	char *safe = fg_escape(err->message);
+
+	if (safe)
+		snprintf(err->message, sizeof(err->message), "%s", safe);
+	else
+		fg_error_oom(err);
+	free(safe);
 }
 
 /* libgit2: the incremental check of fleet_check.h. */
@@ -233,16 +262,21 @@ int fg_gate_fleet_check(struct fg_gate_fleet *gf, const struct fg_ref_update *up
 	/* every branch that exists or is being created is known: no lookups */
 	opts.known_branches = gf->known;
 	opts.known_branch_count = gf->nknown;
+	opts.schema_budget = &gf->schema_budget;
+	opts.secret_words = (const char *const *)gf->policy->secret_words.items;
+	opts.secret_word_count = gf->policy->secret_words.count;
 	rc = gf->repo ? check_with_libgit2(gf, base, update, &opts, &d, err)
 		      : check_exported(gf, base, update, &opts, &d, err);
 	if (rc == 1) {
 		snprintf(explanation, explanation_size,
-			 "%zu problem%s in the fleet files", d.count,
-			 d.count == 1 ? "" : "s");
+			 "%zu problem%s in the fleet files", fg_diags_total(&d),
+			 fg_diags_total(&d) == 1 ? "" : "s");
 		format_lines(&d, line_prefix, lines);
 		if (d.failed || lines->failed)
 			rc = fg_error_oom(err);
 	}
+	if (rc < 0)
+		escape_error(err);
 	fg_diags_release(&d);
 	return rc;
 }

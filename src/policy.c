@@ -484,12 +484,35 @@ static int check_all_group_refs(struct parser *p)
 	return check_group_refs(p, &pol->skip_rollout_allowed, "/rollout/skip_allowed");
 }
 
+/* secret_words are matched against whole parts of a key, which never hold
+ * '_', '-', '.' or an upper-case letter: refuse a word that could never
+ * match rather than ignore it. */
+static int parse_secret_words(struct parser *p, const json_t *root)
+{
+	struct fg_strlist *w = &p->policy->secret_words;
+	size_t i;
+	int rc = parse_optional_strlist(p, root, "", "secret_words", w);
+
+	for (i = 0; rc == 0 && i < w->count; i++) {
+		char at[48];
+
+		if (strspn(w->items[i], "abcdefghijklmnopqrstuvwxyz0123456789") ==
+		    strlen(w->items[i]))
+			continue;
+		snprintf(at, sizeof(at), "/secret_words/%zu", i);
+		rc = bad(p, at, "secret_words: a word is lower-case letters and digits; "
+			 "it is matched against each part of a key split at '_', '-', "
+			 "'.' and camelCase");
+	}
+	return rc;
+}
+
 static int parse_root(struct parser *p, const json_t *root)
 {
 	static const char *const keys[] = { "version", "branches", "groups", "bypass",
 					    "validate", "mender", "secrets_dir",
 					    "spool_dir", "log", "rollout", "secrets",
-					    "allow_replace_refs", NULL };
+					    "secret_words", "allow_replace_refs", NULL };
 	const json_t *v;
 	int rc;
 
@@ -522,7 +545,8 @@ static int parse_root(struct parser *p, const json_t *root)
 		return rc;
 	if ((rc = parse_optional_string(p, root, "", "secrets_dir", &p->policy->secrets_dir)) < 0 ||
 	    (rc = parse_optional_string(p, root, "", "spool_dir", &p->policy->spool_dir)) < 0 ||
-	    (rc = check_subscriptions_from(p)) < 0)
+	    (rc = check_subscriptions_from(p)) < 0 ||
+	    (rc = parse_secret_words(p, root)) < 0)
 		return rc;
 	return check_all_group_refs(p);
 }
@@ -807,6 +831,7 @@ void fg_policy_free(struct fg_policy *policy)
 		strlist_free(&policy->secrets[i].names);
 	}
 	free(policy->secrets);
+	strlist_free(&policy->secret_words);
 	free(policy->mender.url);
 	free(policy->mender.token_file);
 	free(policy->mender.username_file);

@@ -76,6 +76,9 @@ struct fg_policy {
 	struct fg_secret_rule *secrets;
 	size_t secret_count;
 	bool allow_replace_refs; /* pushes to refs/replace/ (rule replace-ref) */
+	/* `secret_words`: more words (lower-case letters and digits) that
+	 * make a configuration key read like a secret (fleetgate-fleet(5)) */
+	struct fg_strlist secret_words;
 };
 
 /* Loads and checks the policy at `path`. Refuses (FG_EPERM) a file or

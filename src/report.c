@@ -32,14 +32,11 @@ static const char *const config_actions[] = {
 };
 
 /* Device names and ids come from Mender and pushes: keep them from
- * driving the terminal. */
+ * driving the terminal (fg_buf_put_escaped, as every message does). */
 static void put_safe(struct fg_buf *b, const char *s)
 {
-	for (; s && *s; s++) {
-		unsigned char c = (unsigned char)*s;
-
-		fg_buf_putc(b, c < 0x20 || c == 0x7f ? '?' : (char)c);
-	}
+	if (s)
+		fg_buf_put_escaped(b, s, strlen(s));
 }
 
 /* ---- the reasons, shared by text and JSON ---- */

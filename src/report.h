@@ -5,7 +5,7 @@
  *
  * It never prints a configuration value: only the names of the keys that
  * are added, changed or removed. Strings from Mender or the repository are
- * shown with control characters replaced, so a device name cannot rewrite
+ * shown escaped (fg_buf_put_escaped), so a device name cannot rewrite
  * the operator's terminal.
  *
  * Both write to a stream as they go, row by row and device by device, so a

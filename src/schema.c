@@ -725,3 +725,92 @@ int fg_schema_add_resource(struct fg_schema *schema, json_t *doc,
 	return add_document(schema, doc, uri, err);
 }
 
+
+/* Appends the JSON pointer of `node` below `at` (a depth-first search;
+ * only for messages about a schema that is refused). 1 when found. */
+static int pointer_of(struct fg_buf *out, const json_t *at, const json_t *node,
+		      int depth)
+{
+	size_t len = out->len, i;
+	const char *k, *p;
+	json_t *v;
+	void *it;
+
+	if (at == node)
+		return 1;
+	if (depth > MAX_DEPTH)
+		return 0;
+	for (it = json_object_iter((json_t *)at); it;
+	     it = json_object_iter_next((json_t *)at, it)) {
+		k = json_object_iter_key(it);
+		v = json_object_iter_value(it);
+		fg_buf_putc(out, '/');
+		for (p = k; *p; p++) {
+			if (*p == '~' || *p == '/')
+				fg_buf_puts(out, *p == '~' ? "~0" : "~1");
+			else
+				fg_buf_putc(out, *p);
+		}
+		if (pointer_of(out, v, node, depth + 1))
+			return 1;
+		fg_buf_truncate(out, len);
+	}
+	json_array_foreach((json_t *)at, i, v) {
+		fg_buf_printf(out, "/%zu", i);
+		if (pointer_of(out, v, node, depth + 1))
+			return 1;
+		fg_buf_truncate(out, len);
+	}
+	return 0;
+}
+
+static int ref_problem(const struct fg_schema *s, const void *node, int code,
+		       const char *uri, const char *what, struct fg_error *err)
+{
+	struct fg_buf at = FG_BUF_INIT;
+	char *safe = fg_escape(uri);
+
+	pointer_of(&at, s->root, node, 0);
+	if (at.failed || !safe)
+		code = fg_error_oom(err);
+	else
+		fg_error_set(err, code, "invalid schema at '#%s': $ref '%s' %s",
+			     fg_buf_cstr(&at), safe, what);
+	fg_buf_release(&at);
+	free(safe);
+	return code;
+}
+
+int fg_schema_check_refs(const struct fg_schema *s, struct fg_error *err)
+{
+	size_t i, hops;
+
+	for (i = 0; i < s->refs.cap; i++) {
+		const struct ref_entry *e = s->refs.vals[i], *next;
+		const json_t *t;
+
+		if (!s->refs.keys[i])
+			continue;
+		if (!e->target)
+			return ref_problem(s, s->refs.keys[i], FG_ENOTFOUND, e->uri,
+					   "resolves to no schema of this document", err);
+		/* a chain of $refs must end at a schema that is not a $ref */
+		for (t = e->target, hops = 0; hops <= s->refs.n; hops++) {
+			next = pmap_get(&s->refs, t);
+			if (!next)
+				break;
+			if (!next->target)
+				return ref_problem(s, t, FG_ENOTFOUND, next->uri,
+						   "resolves to no schema of this document", err);
+			t = next->target;
+		}
+		if (hops > s->refs.n)
+			return ref_problem(s, s->refs.keys[i], FG_ELIMIT, e->uri,
+					   "is part of a loop of $refs that never reaches a schema",
+					   err);
+		if (!json_is_object(t) && !json_is_boolean(t))
+			return ref_problem(s, s->refs.keys[i], FG_EINVALID, e->uri,
+					   "does not point to a schema", err);
+	}
+	return 0;
+}

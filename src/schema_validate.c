@@ -220,7 +220,9 @@ static size_t utf8_length(const char *s, size_t len)
 	return n;
 }
 
-/* Appends a short human rendering of a value: 'text' for strings. */
+/* Appends a short human rendering of a schema's own value (an enum item, a
+ * limit): 'text' for strings. Never used for an instance value, which may be
+ * a secret: messages name the place and the type, not the value. */
 static void render(struct fg_buf *b, const json_t *v, int quote)
 {
 	char *text;
@@ -259,19 +261,6 @@ static void render(struct fg_buf *b, const json_t *v, int quote)
 	free(text);
 }
 
-/* "value 5", "value 'x'", or "the object" where quoting would not help. */
-static void put_value(struct fg_buf *b, const json_t *v)
-{
-	if (json_is_object(v) && json_object_size(v)) {
-		fg_buf_puts(b, "the object");
-	} else if (json_is_array(v) && json_array_size(v)) {
-		fg_buf_puts(b, "the array");
-	} else {
-		fg_buf_puts(b, "value ");
-		render(b, v, 1);
-	}
-}
-
 /* ---- validation ---- */
 
 struct vctx {
@@ -281,9 +270,17 @@ struct vctx {
 	struct fg_error *err;
 	struct fg_buf ptr;        /* instance JSON pointer */
 	pcre2_match_data *md;
+	pcre2_match_context *mc;  /* this call's: its match limit changes */
+	struct fg_schema_budget *budget;
 	int depth;
 	unsigned long steps;
 	int oom;  /* an allocation failed: the verdict becomes FG_ENOMEM */
+	/* A regular expression could not be decided within its limit: the
+	 * verdict is "invalid" whatever a not/anyOf/if around it makes of it */
+	int limit_hit;
+	int limit_reported;     /* a finding said so */
+	const char *limit_kw;   /* the first such keyword... */
+	char *limit_ptr;        /* ...and where (new memory) */
 };
 
 /* Releases a message buffer, remembering whether building it failed. */
@@ -297,7 +294,7 @@ static void buf_done(struct vctx *c, struct fg_buf *b)
 static int search(struct vctx *c, const pcre2_code *code, const char *s,
 		  size_t len)
 {
-	int m = fg_ecma_regex_search(code, s, len, c->md, c->s->mc);
+	int m = fg_ecma_regex_search(code, s, len, c->md, c->mc, &c->budget->regex);
 
 	if (m == FG_ENOMEM)
 		c->oom = 1;
@@ -326,37 +323,6 @@ static void locate(struct vctx *c, int *line, int *col)
 	free(p);
 }
 
-/* Pushed values end up in hook output that git prefixes with "remote: "
- * line by line: a newline or escape sequence in a value must not be able to
- * forge a line or recolour the terminal, so control bytes become \xNN. */
-static int escape_controls(struct fg_buf *msg)
-{
-	struct fg_buf out = FG_BUF_INIT;
-	size_t i;
-
-	for (i = 0; i < msg->len; i++) {
-		unsigned char ch = (unsigned char)msg->ptr[i];
-
-		if (ch < 0x20 || ch == 0x7f)
-			fg_buf_printf(&out, "\\x%02x", ch);
-		else
-			fg_buf_putc(&out, (char)ch);
-	}
-	if (out.failed) {
-		/* never let an unescaped value through */
-		fg_buf_release(&out);
-		fg_buf_release(msg);
-		return FG_ENOMEM;
-	}
-	if (out.len != msg->len) {
-		fg_buf_release(msg);
-		*msg = out;
-	} else {
-		fg_buf_release(&out);
-	}
-	return 0;
-}
-
 static int report(struct vctx *c, const char *keyword, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 
@@ -371,7 +337,7 @@ static int report(struct vctx *c, const char *keyword, const char *fmt, ...)
 	va_start(ap, fmt);
 	fg_buf_vprintf(&msg, fmt, ap);
 	va_end(ap);
-	if (msg.failed || escape_controls(&msg) < 0)
+	if (msg.failed)
 		c->oom = 1;
 	locate(c, &line, &col);
 	fg_diags_add(c->diags, c->doc ? c->doc->path : NULL, line, col,
@@ -381,6 +347,35 @@ static int report(struct vctx *c, const char *keyword, const char *fmt, ...)
 }
 
 static int v_schema(struct vctx *c, json_t *schema, const json_t *inst);
+
+/* A match `kw` could not decide (search() < 0). The budget of the whole
+ * check spent: an error that ends the validation, naming the keyword. A
+ * per-match limit: never a pass, a finding where diags are collected and
+ * a sticky "invalid" where they are not (inside not/anyOf/if). */
+static int regex_limit(struct vctx *c, const char *kw, const char *what)
+{
+	if (c->oom)
+		return 1;
+	if (c->budget->regex.exhausted)
+		return fg_error_set(c->err, FG_ELIMIT,
+				    "the schema's '%s' needs more regular-expression work "
+				    "than one check may spend (%llu units, at '%s')", kw,
+				    FG_REGEX_BUDGET_UNITS, fg_buf_cstr(&c->ptr));
+	if (!c->limit_hit) {
+		c->limit_hit = 1;
+		c->limit_kw = kw;
+		c->limit_ptr = fg_strdup(fg_buf_cstr(&c->ptr));
+		if (!c->limit_ptr)
+			c->oom = 1;
+	}
+	if (c->diags) {
+		c->limit_reported = 1;
+		report(c, kw, "%s could not be matched within the backtracking limit; "
+		       "simplify the schema's %s", what, kw);
+	}
+	return 1;
+}
+
 
 static size_t ptr_push_key(struct vctx *c, const char *key)
 {
@@ -474,19 +469,15 @@ static int v_type(struct vctx *c, const json_t *t, const json_t *inst)
 	if (json_is_string(t)) {
 		if (type_matches(json_string_value(t), inst))
 			return 0;
-		put_value(&b, inst);
-		rc = report(c, "type", "%s is of type '%s', expected '%s'",
-			    fg_buf_cstr(&b), type_name(inst), json_string_value(t));
-		buf_done(c, &b);
-		return rc;
+		return report(c, "type", "value is of type '%s', expected '%s'",
+			      type_name(inst), json_string_value(t));
 	}
 	json_array_foreach(t, i, e)
 		if (type_matches(json_string_value(e), inst))
 			return 0;
 	if (!c->diags)
 		return 1;
-	put_value(&b, inst);
-	fg_buf_printf(&b, " is of type '%s', expected one of [", type_name(inst));
+	fg_buf_printf(&b, "value is of type '%s', expected one of [", type_name(inst));
 	json_array_foreach(t, i, e)
 		fg_buf_printf(&b, "%s%s", i ? ", " : "", json_string_value(e));
 	fg_buf_putc(&b, ']');
@@ -507,8 +498,7 @@ static int v_enum(struct vctx *c, const json_t *list, const json_t *inst)
 			return 0;
 	if (!c->diags)
 		return 1;
-	put_value(&b, inst);
-	fg_buf_puts(&b, " is not one of [");
+	fg_buf_puts(&b, "value is not one of [");
 	json_array_foreach(list, i, e) {
 		if (i == 20) {
 			fg_buf_printf(&b, ", ... %zu more", json_array_size(list) - i);
@@ -533,8 +523,7 @@ static int v_const(struct vctx *c, const json_t *want, const json_t *inst)
 		return 0;
 	if (!c->diags)
 		return 1;
-	put_value(&b, inst);
-	fg_buf_puts(&b, " must be ");
+	fg_buf_puts(&b, "value must be ");
 	render(&b, want, 1);
 	rc = report(c, "const", "%s", fg_buf_cstr(&b));
 	buf_done(c, &b);
@@ -595,8 +584,7 @@ static int v_number(struct vctx *c, const char *k, const json_t *limit,
 		return 0;
 	if (!c->diags)
 		return 1;
-	put_value(&b, inst);
-	fg_buf_printf(&b, " %s ", what);
+	fg_buf_printf(&b, "number %s ", what);
 	render(&b, limit, 1);
 	rc = report(c, k, "%s", fg_buf_cstr(&b));
 	buf_done(c, &b);
@@ -612,7 +600,6 @@ static int v_string(struct vctx *c, const char *k, json_t *kv, const json_t *ins
 {
 	const char *s = json_string_value(inst);
 	size_t len = json_string_length(inst);
-	struct fg_buf b = FG_BUF_INIT;
 	int rc = 0;
 
 	if (!strcmp(k, "maxLength") || !strcmp(k, "minLength")) {
@@ -623,9 +610,7 @@ static int v_string(struct vctx *c, const char *k, json_t *kv, const json_t *ins
 			return 0;
 		if (!c->diags)
 			return 1;
-		render(&b, inst, 1);
-		rc = report(c, k, "string %s has %lld characters, %s %lld",
-			    fg_buf_cstr(&b), (long long)n,
+		rc = report(c, k, "string has %lld characters, %s %lld", (long long)n,
 			    max ? "more than the maximum" : "fewer than the minimum",
 			    (long long)lim);
 	} else if (!strcmp(k, "pattern")) {
@@ -638,26 +623,23 @@ static int v_string(struct vctx *c, const char *k, json_t *kv, const json_t *ins
 		m = search(c, code, s, len);
 		if (m == 1)
 			return 0;
+		if (m < 0)
+			return regex_limit(c, k, "string");
 		if (!c->diags)
 			return 1;
-		render(&b, inst, 1);
-		if (m < 0)
-			rc = report(c, k, "string %s could not be matched against pattern '%s' "
-				    "within the backtracking limit", fg_buf_cstr(&b),
-				    json_string_value(kv));
-		else
-			rc = report(c, k, "string %s does not match pattern '%s'",
-				    fg_buf_cstr(&b), json_string_value(kv));
+		rc = report(c, k, "string does not match pattern '%s'",
+			    json_string_value(kv));
 	} else if (!strcmp(k, "format")) {
+		/* compiling a pushed regex costs about its length */
+		if (!strcmp(json_string_value(kv), "regex") &&
+		    fg_ecma_regex_charge(&c->budget->regex, len + 1) < 0)
+			return regex_limit(c, "format", "regex");
 		if (fg_schema_format_check(json_string_value(kv), s, len) != 0)
 			return 0;
 		if (!c->diags)
 			return 1;
-		render(&b, inst, 1);
-		rc = report(c, k, "string %s is not a valid %s", fg_buf_cstr(&b),
-			    json_string_value(kv));
+		rc = report(c, k, "string is not a valid %s", json_string_value(kv));
 	}
-	buf_done(c, &b);
 	return rc;
 }
 
@@ -738,14 +720,25 @@ static int v_array(struct vctx *c, json_t *schema, const char *k, json_t *kv,
 	return 0;
 }
 
+/* 1 when `key` matches a patternProperties pattern, 0 when none, else the
+ * result of regex_limit (the key is then treated as not allowed). */
 static int matches_pattern_property(struct vctx *c, const struct pp_entry *pp,
 				    const char *key, size_t klen)
 {
-	size_t i;
+	size_t i, len;
+	int m;
 
-	for (i = 0; pp && i < pp->n; i++)
-		if (search(c, pp->codes[i], key, klen) == 1)
+	for (i = 0; pp && i < pp->n; i++) {
+		m = search(c, pp->codes[i], key, klen);
+		if (m == 0)
+			continue;
+		if (m == 1)
 			return 1;
+		len = ptr_push_key(c, key);
+		m = regex_limit(c, "patternProperties", "property name");
+		fg_buf_truncate(&c->ptr, len);
+		return m < 0 ? m : 2;
+	}
 	return 0;
 }
 
@@ -779,7 +772,19 @@ static int v_pattern_properties(struct vctx *c, json_t *pprops, const json_t *in
 		return fg_error_set(c->err, FG_EINVALID, "patternProperties were not compiled");
 	json_object_foreach((json_t *)inst, k, v) {
 		for (i = 0; i < pp->n; i++) {
-			if (search(c, pp->codes[i], k, strlen(k)) != 1)
+			int m = search(c, pp->codes[i], k, strlen(k));
+
+			if (m < 0) {  /* never skip a sub-schema it may select */
+				size_t len = ptr_push_key(c, k);
+
+				rc = regex_limit(c, "patternProperties", "property name");
+				fg_buf_truncate(&c->ptr, len);
+				if (rc < 0 || !c->diags)
+					return rc;
+				bad = 1;
+				continue;
+			}
+			if (m == 0)
 				continue;
 			rc = v_key(c, json_object_get(pprops, pp->keys[i]), v, k);
 			if (rc < 0 || (rc && !c->diags))
@@ -805,7 +810,12 @@ static int v_additional_properties(struct vctx *c, json_t *schema, json_t *extra
 
 		if (props && json_object_get(props, k))
 			continue;
-		if (matches_pattern_property(c, pp, k, strlen(k)))
+		rc = matches_pattern_property(c, pp, k, strlen(k));
+		if (rc < 0 || (rc == 2 && !c->diags))
+			return rc < 0 ? rc : 1;
+		if (rc == 2)
+			bad = 1;
+		if (rc)
 			continue;
 		if (json_is_false(extra)) {
 			if (!c->diags)
@@ -1072,6 +1082,15 @@ static int v_schema(struct vctx *c, json_t *schema, const json_t *inst)
 				  MAX_DEPTH, fg_buf_cstr(&c->ptr));
 		goto out;
 	}
+	if (!c->budget->steps) {
+		c->budget->steps_exhausted = 1;
+		rc = fg_error_set(c->err, FG_ELIMIT,
+				  "validating needs more schema evaluations than one "
+				  "check may spend (%llu); simplify nested anyOf/oneOf/$ref",
+				  FG_SCHEMA_STEP_BUDGET);
+		goto out;
+	}
+	c->budget->steps--;
 	if (++c->steps > MAX_STEPS) {
 		rc = fg_error_set(c->err, FG_ELIMIT,
 				  "validation needs more than %lu schema evaluations; "
@@ -1099,23 +1118,48 @@ out:
 	return rc;
 }
 
+int fg_schema_validate_budget(const struct fg_schema *schema, const json_t *instance,
+			      const struct fg_yaml_doc *doc,
+			      struct fg_schema_budget *budget, struct fg_diags *diags,
+			      struct fg_error *err)
+{
+	struct vctx c = { .s = schema, .doc = doc, .diags = diags, .err = err,
+			  .ptr = FG_BUF_INIT, .budget = budget };
+	int rc;
+
+	if (!schema || !instance || !budget)
+		return fg_error_set(err, FG_EINVALID, "validate needs a schema and an instance");
+	c.md = pcre2_match_data_create(1, NULL);
+	c.mc = pcre2_match_context_copy(schema->mc);
+	if (!c.md || !c.mc) {
+		rc = fg_error_oom(err);
+		goto out;
+	}
+	rc = v_schema(&c, schema->root, instance);
+	if (rc >= 0 && c.limit_hit && !c.limit_reported && diags && c.limit_ptr) {
+		/* a not/anyOf/if turned an undecided match into a verdict */
+		fg_buf_truncate(&c.ptr, 0);
+		fg_buf_puts(&c.ptr, c.limit_ptr);
+		report(&c, c.limit_kw, "value could not be checked: a regular expression "
+		       "of '%s' hit the backtracking limit; simplify the schema", c.limit_kw);
+	}
+	if (rc >= 0 && c.limit_hit)
+		rc = 1;
+	if (rc >= 0 && (c.oom || c.ptr.failed || (diags && diags->failed)))
+		rc = fg_error_oom(err);
+out:
+	pcre2_match_data_free(c.md);
+	pcre2_match_context_free(c.mc);
+	fg_buf_release(&c.ptr);
+	free(c.limit_ptr);
+	return rc;
+}
+
 int fg_schema_validate(const struct fg_schema *schema, const json_t *instance,
 		       const struct fg_yaml_doc *doc, struct fg_diags *diags,
 		       struct fg_error *err)
 {
-	struct vctx c = { schema, doc, diags, err, FG_BUF_INIT, NULL, 0, 0, 0 };
-	int rc;
+	struct fg_schema_budget budget = FG_SCHEMA_BUDGET_INIT;
 
-	if (!schema || !instance)
-		return fg_error_set(err, FG_EINVALID, "validate needs a schema and an instance");
-	c.md = pcre2_match_data_create(1, NULL);
-	if (!c.md)
-		return fg_error_oom(err);
-	rc = v_schema(&c, schema->root, instance);
-	if (rc >= 0 && (c.oom || c.ptr.failed || (diags && diags->failed)))
-		rc = fg_error_oom(err);
-	pcre2_match_data_free(c.md);
-	fg_buf_release(&c.ptr);
-	return rc;
+	return fg_schema_validate_budget(schema, instance, doc, &budget, diags, err);
 }
-

@@ -10,24 +10,32 @@
 #include <time.h>
 #include <unistd.h>
 
+/* logfmt: a value with a space, quote, '=', backslash or control byte is
+ * quoted, with " and \ written \" and \\; the result then goes through the
+ * escaping every piece of pushed content gets (fg_buf_put_escaped), which
+ * writes a newline \n as logfmt does and leaves those quotes alone. */
 static void put_value(struct fg_buf *b, const char *v)
 {
+	struct fg_buf q = FG_BUF_INIT;
 	const char *p;
+	int quote = !*v;
 
-	if (*v && !strpbrk(v, " \"=\\\n\t")) {
-		fg_buf_puts(b, v);
-		return;
-	}
-	fg_buf_putc(b, '"');
 	for (p = v; *p; p++) {
-		if (*p == '"' || *p == '\\')
-			fg_buf_putc(b, '\\');
-		if (*p == '\n')
-			fg_buf_puts(b, "\\n");
-		else
-			fg_buf_putc(b, *p);
+		unsigned char ch = (unsigned char)*p;
+
+		quote |= ch <= ' ' || ch == '"' || ch == '=' || ch == '\\' || ch == 0x7f;
+		if (ch == '"' || ch == '\\')
+			fg_buf_putc(&q, '\\');
+		fg_buf_putc(&q, (char)ch);
 	}
-	fg_buf_putc(b, '"');
+	if (quote)
+		fg_buf_putc(b, '"');
+	fg_buf_put_escaped(b, fg_buf_cstr(&q), q.len);
+	if (quote)
+		fg_buf_putc(b, '"');
+	if (q.failed)
+		b->failed = 1;
+	fg_buf_release(&q);
 }
 
 static void write_file(const char *path, const char *line, size_t len)

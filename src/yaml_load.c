@@ -46,18 +46,21 @@ static int fail_at(struct loader *l, int code, const yaml_mark_t *mark,
 static int fail_at(struct loader *l, int code, const yaml_mark_t *mark,
 		   const char *fmt, ...)
 {
-	struct fg_buf b = FG_BUF_INIT;
+	struct fg_buf b = FG_BUF_INIT, safe = FG_BUF_INIT;
 	va_list ap;
 
 	fg_buf_printf(&b, "%s:%zu:%zu: ", l->path, mark->line + 1, mark->column + 1);
 	va_start(ap, fmt);
 	fg_buf_vprintf(&b, fmt, ap);
 	va_end(ap);
-	if (b.failed)
+	/* the path, keys, anchors and tags are pushed content */
+	fg_buf_put_escaped(&safe, fg_buf_cstr(&b), b.len);
+	if (b.failed || safe.failed)
 		code = fg_error_oom(l->err);
 	else
-		fg_error_set(l->err, code, "%s", fg_buf_cstr(&b));
+		fg_error_set(l->err, code, "%s", fg_buf_cstr(&safe));
 	fg_buf_release(&b);
+	fg_buf_release(&safe);
 	return code;
 }
 
@@ -248,7 +251,7 @@ static int resolve_plain(struct loader *l, const char *s,
 		v = strtoll(digits, &end, base);
 		if (errno == ERANGE || *end)
 			return fail_at(l, FG_EINVALID, mark,
-				       "integer '%s' is out of range; quote it to keep it as a string", s);
+				       "integer is out of range; quote it to keep it as a string");
 		*out = json_integer(v);
 		return *out ? 0 : fg_error_oom(l->err);
 	}
@@ -259,13 +262,13 @@ static int resolve_plain(struct loader *l, const char *s,
 		d = strtod(s, &end);
 		if (errno == ERANGE || !isfinite(d) || *end)
 			return fail_at(l, FG_EINVALID, mark,
-				       "number '%s' is out of range; quote it to keep it as a string", s);
+				       "number is out of range; quote it to keep it as a string");
 		*out = json_real(d);
 		return *out ? 0 : fg_error_oom(l->err);
 	}
 	if (is_inf_or_nan(s))
 		return fail_at(l, FG_EINVALID, mark,
-			       "'%s' (infinity or NaN) has no JSON form; quote it to keep it as a string", s);
+			       "infinity or NaN has no JSON form; quote it to keep it as a string");
 string:
 	*out = json_stringn(s, strlen(s));
 	return *out ? 0 : fg_error_oom(l->err);

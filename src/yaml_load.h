@@ -11,7 +11,9 @@
  * everything else (no, NO, on, yes, 0777...) stays a string.
  *
  * It never reads the network, never executes anything, and never follows
- * anything but the one path it is given.
+ * anything but the one path it is given. Its messages name a place and
+ * what is wrong, never a scalar's value (a refused number may be a PIN);
+ * the path, keys, anchors and tags in them are escaped.
  *
  * Ownership rule: an fg_yaml_doc returned through `out` belongs to the caller
  * and is freed with fg_yaml_doc_free; doc->root is a reference the doc owns

@@ -139,6 +139,8 @@ static int print_text(const struct fg_diags *d)
 		printf("%s\n", line);
 		free(line);
 	}
+	if (d->dropped)
+		printf("... and %zu more\n", d->dropped);
 	return 0;
 }
 
@@ -239,7 +241,8 @@ int cmd_check(int argc, char **argv)
 	} else if (!a.json) {
 		if (rc)
 			fprintf(stderr, "fleetgate check: %zu problem%s found\n",
-				diags.count, diags.count == 1 ? "" : "s");
+				fg_diags_total(&diags),
+				fg_diags_total(&diags) == 1 ? "" : "s");
 	}
 	fg_diags_release(&diags);
 	git_libgit2_shutdown();

@@ -24,7 +24,7 @@ make_fleet() {
 	if [ -f "$DATA/fleet-bad/$2/remove" ]; then
 		while read -r f; do rm -rf "${1:?}/$f"; done < "$DATA/fleet-bad/$2/remove"
 	fi
-	(cd "$DATA/fleet-bad/$2" && find . -type f ! -name expect ! -name remove) |
+	(cd "$DATA/fleet-bad/$2" && find . -type f ! -name expect ! -name remove ! -name absent) |
 	while read -r f; do
 		mkdir -p "$1/$(dirname "$f")" && cp "$DATA/fleet-bad/$2/$f" "$1/$f"
 	done
@@ -37,9 +37,11 @@ commit() {
 	 git branch production && git branch canary) >/dev/null 2>&1
 }
 
-# run_case NAME DIR: checks DIR both ways against the expectations
+# run_case NAME DIR EXPECT [ABSENT]: checks DIR both ways against the
+# expected lines; no line of the file ABSENT (e.g. a secret value) may
+# appear anywhere in the output
 run_case() {
-	name=$1 dir=$2 expect=$3
+	name=$1 dir=$2 expect=$3 absent=${4:-/dev/null}
 	check "$dir" > "$tmp/out.dir" 2> "$tmp/err.dir"; rc_dir=$?
 	commit "$dir"
 	check --git-dir "$dir/.git" --rev HEAD > "$tmp/out.git" 2> "$tmp/err.git"; rc_git=$?
@@ -48,6 +50,11 @@ run_case() {
 		[ -n "$line" ] || continue
 		grep -qF -- "$line" "$tmp/out.dir" || missing="$missing [$line]"
 	done < "$expect"
+	while IFS= read -r line; do
+		[ -n "$line" ] || continue
+		! grep -qF -- "$line" "$tmp/out.dir" "$tmp/err.dir" "$tmp/out.git" \
+			"$tmp/err.git" || missing="$missing [shows: $line]"
+	done < "$absent"
 	if [ "$rc_dir" -eq 1 ] && [ -z "$missing" ]; then
 		ok "$name: rejected with its message (work tree)"
 	else
@@ -80,7 +87,9 @@ fi
 for c in "$DATA"/fleet-bad/*/; do
 	c=$(basename "$c")
 	make_fleet "$tmp/case-$c" "$c"
-	run_case "$c" "$tmp/case-$c" "$DATA/fleet-bad/$c/expect"
+	absent=/dev/null
+	[ -f "$DATA/fleet-bad/$c/absent" ] && absent=$DATA/fleet-bad/$c/absent
+	run_case "$c" "$tmp/case-$c" "$DATA/fleet-bad/$c/expect" "$absent"
 done
 
 # Cases a source tree cannot hold: symlink, submodule, 50 MB file.

@@ -50,17 +50,17 @@ printf '{"pattern": "a(b"}\n' >"$tmp/badschema.json"
 echo "1..13"
 expect "valid YAML file" 0 "good.yaml: valid" -- $FG validate --schema "$tmp/schema.yaml" "$tmp/good.yaml"
 expect "invalid YAML: pattern error with line and column" 1 \
-	"bad.yaml:1:7: /name: string 'Kiosk' does not match pattern" -- \
+	"bad.yaml:1:7: /name: string does not match pattern" -- \
 	$FG validate --schema "$tmp/schema.yaml" "$tmp/bad.yaml"
 expect "invalid YAML: enum error" 1 \
-	"bad.yaml:2:20: /subscribed_branch: value 'staging' is not one of \[main, canary, production\]" -- \
+	"bad.yaml:2:20: /subscribed_branch: value is not one of \[main, canary, production\]" -- \
 	$FG validate --schema "$tmp/schema.yaml" "$tmp/bad.yaml"
 expect "invalid YAML: additional property" 1 \
 	"bad.yaml:3:8: /color: additional property 'color' is not allowed" -- \
 	$FG validate --schema "$tmp/schema.yaml" "$tmp/bad.yaml"
 expect "JSON schema, valid JSON file" 0 "good.json: valid" -- \
 	$FG validate --schema "$tmp/schema.json" "$tmp/good.json"
-expect "JSON file without locations" 1 "bad.json: /name: value 5 is of type 'integer'" -- \
+expect "JSON file without locations" 1 "bad.json: /name: value is of type 'integer'" -- \
 	$FG validate --schema "$tmp/schema.json" "$tmp/bad.json"
 expect "one invalid among several files exits 1" 1 "good.yaml: valid" -- \
 	$FG validate --schema "$tmp/schema.yaml" "$tmp/good.yaml" "$tmp/bad.yaml"

@@ -153,20 +153,41 @@ static void test_secret_keys(void **state)
 	static const char *const secret[] = {
 		"gharunner_access_token", "wifi_password", "db_passwd", "api_key",
 		"apiKey", "sshKey", "key", "ssh-key", "client_secret",
-		"aws_credentials", "private_key_pem", "sim_pin", "PASSWORD", NULL
+		"aws_credentials", "private_key_pem", "sim_pin", "PASSWORD",
+		"wifi_passphrase", "wpa_psk", "sshkey", "accesskey", "aws.accesskey",
+		"WPAPsk", "wifiPassphrase", "sim-puk", "host_keys", "wg0_privkey",
+		"vpnPrivateKey", NULL
 	};
 	static const char *const plain[] = {
 		"kiosk_url", "keyboard_layout", "monkey_mode", "spinner", "turnkey",
-		"playbook_version", "hostname", "passage", NULL
+		"playbook_version", "hostname", "passage", "keyboardLayout",
+		"pinned_version", "keystone_url", "compass_heading", NULL
 	};
+	static const char *const words[] = { "serial", "imei" };
+	struct fg_fleet_check_opts opts = FG_FLEET_CHECK_OPTS_INIT;
+	char long_key[1200];
 	size_t i;
 
 	for (i = 0; secret[i]; i++)
-		if (!fg_fleet_key_is_secret(secret[i]))
+		if (!fg_fleet_key_is_secret(secret[i], NULL))
 			fail_msg("'%s' should look like a secret", secret[i]);
 	for (i = 0; plain[i]; i++)
-		if (fg_fleet_key_is_secret(plain[i]))
+		if (fg_fleet_key_is_secret(plain[i], NULL))
 			fail_msg("'%s' should not look like a secret", plain[i]);
+	/* the server policy adds words, matched against whole parts */
+	opts.secret_words = words;
+	opts.secret_word_count = 2;
+	assert_false(fg_fleet_key_is_secret("modem_imei", NULL));
+	assert_true(fg_fleet_key_is_secret("modem_imei", &opts));
+	assert_true(fg_fleet_key_is_secret("deviceSerial", &opts));
+	assert_false(fg_fleet_key_is_secret("serialport", &opts));
+	/* a pushed key longer than any allowed: judged, not overrun */
+	memset(long_key, 'x', sizeof(long_key) - 1);
+	long_key[sizeof(long_key) - 1] = '\0';
+	memcpy(long_key, "ssh_key_", 8);
+	assert_true(fg_fleet_key_is_secret(long_key, NULL));
+	memcpy(long_key, "kiosk_ur", 8);
+	assert_false(fg_fleet_key_is_secret(long_key, NULL));
 }
 
 static void test_merge_configuration(void **state)
@@ -304,6 +325,223 @@ static void test_push_schema_from_target(void **state)
 	fg_diags_release(&d);
 }
 
+static const struct fg_diag *finding(const struct fg_diags *d, const char *rule)
+{
+	size_t i;
+
+	for (i = 0; i < d->count; i++)
+		if (d->items[i].keyword && !strcmp(d->items[i].keyword, rule))
+			return &d->items[i];
+	fail_msg("no finding of rule %s", rule);
+	return NULL;
+}
+
+#define SCHEMA_JSON "schemas/configuration.schema.json"
+
+/* An unusable schema is refused by the push that adds it, on any branch,
+ * even while the target's schema judges the values: naming the file, the
+ * JSON pointer and what is wrong. */
+static void test_push_unusable_schema_refused(void **state)
+{
+	static const struct { const char *json, *pointer, *what; } cases[] = {
+		{ "{\"properties\": {\"a\": {\"pattern\": \"(\"}}}",
+		  "/properties/a/pattern", "regular expression" },
+		{ "{\"properties\": {\"a\": {\"$ref\": \"#/definitions/nope\"}}}",
+		  "/properties/a", "resolves to no schema" },
+		{ "{\"definitions\": {\"x\": {\"$ref\": \"#/definitions/y\"}, "
+		  "\"y\": {\"$ref\": \"#/definitions/x\"}}, \"$ref\": \"#/definitions/x\"}",
+		  "", "loop of $refs" },
+		{ "{\"$schema\": \"http://json-schema.org/draft-04/schema#\"}",
+		  "/$schema", "not JSON Schema draft 7" },
+		{ "{\"type\": 7}", "/type", "" },
+		{ "{\"properties\": ", "", "" },
+	};
+	struct fixture *f = *state;
+	struct fg_diags d = FG_DIAGS_INIT;
+	char tag[16], file[96], change[160];
+	size_t i;
+	FILE *fp;
+
+	snprintf(file, sizeof(file), "%s.schema", f->dir);
+	snprintf(change, sizeof(change), "cp '%s' " SCHEMA_JSON, file);
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		const struct fg_diag *it;
+
+		fp = fopen(file, "w");
+		assert_non_null(fp);
+		fputs(cases[i].json, fp);
+		fclose(fp);
+		snprintf(tag, sizeof(tag), "bad%zu", i);
+		commit_change(f, "c1", tag, change);
+		assert_int_equal(push(f, "c1", tag, "c1", &d), 1);
+		it = finding(&d, "config-schema-unusable");
+		assert_string_equal(it->path, SCHEMA_JSON);
+		if (cases[i].pointer[0])
+			assert_string_equal(it->pointer, cases[i].pointer);
+		if (!strstr(it->message, cases[i].what))
+			fail_msg("case %zu: %s", i, it->message);
+		fg_diags_release(&d);
+		/* a new branch (no old tip, its own schema) is refused too */
+		assert_int_equal(push(f, NULL, tag, NULL, &d), 1);
+		assert_non_null(finding(&d, "config-schema-unusable"));
+		fg_diags_release(&d);
+	}
+	unlink(file);
+}
+
+/* A hostile schema nested past every limit is refused, never a crash: 500
+ * levels (the compiler's limit is 400) and 100,000 (past the JSON
+ * parser's own). */
+static void test_push_deep_schema_refused(void **state)
+{
+	struct fixture *f = *state;
+	struct fg_diags d = FG_DIAGS_INIT;
+	char file[96], change[160];
+	static const int depth[] = { 500, 100000 };
+	size_t k;
+	int i;
+
+	snprintf(file, sizeof(file), "%s.schema", f->dir);
+	snprintf(change, sizeof(change), "cp '%s' " SCHEMA_JSON, file);
+	for (k = 0; k < 2; k++) {
+		FILE *fp = fopen(file, "w");
+		char tag[16];
+
+		assert_non_null(fp);
+		for (i = 0; i < depth[k]; i++)
+			fputs("{\"not\": ", fp);
+		fputs("{}", fp);
+		for (i = 0; i < depth[k]; i++)
+			fputc('}', fp);
+		fclose(fp);
+		snprintf(tag, sizeof(tag), "deep%zu", k);
+		commit_change(f, "c1", tag, change);
+		assert_int_equal(push(f, "c1", tag, "c1", &d), 1);
+		assert_true(has_finding(&d, SCHEMA_JSON, "config-schema-unusable"));
+		fg_diags_release(&d);
+	}
+	unlink(file);
+}
+
+/* An unusable schema on the target never blocks the push that replaces
+ * it; a push that leaves it in place is refused. */
+static void test_push_replaces_unusable_target_schema(void **state)
+{
+	struct fixture *f = *state;
+	struct fg_diags d = FG_DIAGS_INIT;
+
+	commit_change(f, "c1", "jam", "printf '{\"pattern\": \"(\"}' > " SCHEMA_JSON);
+	commit_change(f, "jam", "fix", "git rm -q " SCHEMA_JSON " && printf "
+		      "'configuration:\\n  kiosk_enabled: \"true\"\\n' > devices/" DEV_A ".yaml");
+	assert_int_equal(push(f, "jam", "fix", "jam", &d), 0);
+	fg_diags_release(&d);
+	/* the new schema judges then: a value it refuses is a finding */
+	commit_change(f, "jam", "fixbad", "git rm -q " SCHEMA_JSON " && printf "
+		      "'configuration:\\n  kiosk_enabled: \"maybe\"\\n' > devices/" DEV_A ".yaml");
+	assert_int_equal(push(f, "jam", "fixbad", "jam", &d), 1);
+	assert_true(has_finding(&d, "devices/" DEV_A ".yaml", "config-schema"));
+	fg_diags_release(&d);
+	/* a push that keeps the unusable schema is refused for it */
+	commit_change(f, "jam", "keep", "printf 'name: x\\n' > devices/" DEV_A ".yaml");
+	assert_int_equal(push(f, "jam", "keep", "jam", &d), 1);
+	assert_true(has_finding(&d, SCHEMA_JSON, "config-schema-unusable"));
+	fg_diags_release(&d);
+}
+
+/* A spent regex budget is one finding in the schema file naming the
+ * keyword, and the schema's part of the check stops there. */
+static void test_push_regex_budget(void **state)
+{
+	struct fixture *f = *state;
+	struct fg_fleet_check_opts opts = FG_FLEET_CHECK_OPTS_INIT;
+	struct fg_schema_budget budget = FG_SCHEMA_BUDGET_INIT;
+	struct fg_diags d = FG_DIAGS_INIT;
+	struct fg_error err = FG_ERROR_INIT;
+	const struct fg_diag *it;
+	git_oid evil, many;
+
+	commit_change(f, "c1", "evil", "printf '{\"properties\": {\"serial\": "
+		      "{\"pattern\": \"^(a+)+$\"}}}' > " SCHEMA_JSON);
+	commit_change(f, "evil", "evil-values", "for i in $(seq 100 149); do printf "
+		      "'configuration:\\n  serial: aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa!\\n' > "
+		      "devices/0a1b2c3d-0000-4000-8000-000000000$i.yaml; done");
+	evil = rev(f, "evil");
+	many = rev(f, "evil-values");
+	budget.regex.left = 10 * 137440;  /* ten matches at the per-match limit */
+	opts.schema_budget = &budget;
+	assert_int_equal(fg_fleet_check_push(f->repo, &evil, &many, &evil, &opts, &d,
+					     &err), 1);
+	assert_true(budget.regex.exhausted);
+	it = finding(&d, "regex-budget");
+	assert_string_equal(it->path, SCHEMA_JSON);
+	assert_non_null(strstr(it->message, "the schema's 'pattern' needs more"));
+	/* ten at the per-match limit, then the budget: no more schema work */
+	assert_int_equal(fg_diags_total(&d), 11);
+	fg_diags_release(&d);
+}
+
+/* A target schema that compiles but is too costly to evaluate judges
+ * nothing: the push that replaces it goes through, one that keeps it is
+ * refused with a finding in the schema file, and the hook never runs more
+ * than the step budget. */
+static void test_push_costly_target_schema(void **state)
+{
+	struct fixture *f = *state;
+	struct fg_diags d = FG_DIAGS_INIT;
+	struct fg_buf json = FG_BUF_INIT;
+	char file[96], change[160];
+	FILE *fp;
+	int i;
+
+	/* l0 .. l11 each try the next level four times: 4^12 ways to fail
+	 * "type: null" for an object, far beyond any evaluation budget */
+	fg_buf_puts(&json, "{\"$ref\": \"#/definitions/l0\", \"definitions\": {");
+	for (i = 0; i < 12; i++)
+		fg_buf_printf(&json, "\"l%d\": {\"anyOf\": [{\"$ref\": \"#/definitions/l%d\"}, "
+			      "{\"$ref\": \"#/definitions/l%d\"}, {\"$ref\": \"#/definitions/l%d\"}, "
+			      "{\"$ref\": \"#/definitions/l%d\"}]}, ", i, i + 1, i + 1, i + 1, i + 1);
+	fg_buf_puts(&json, "\"l12\": {\"type\": \"null\"}}}");
+	snprintf(file, sizeof(file), "%s.schema", f->dir);
+	fp = fopen(file, "w");
+	assert_non_null(fp);
+	fputs(fg_buf_cstr(&json), fp);
+	fclose(fp);
+	fg_buf_release(&json);
+	snprintf(change, sizeof(change), "cp '%s' " SCHEMA_JSON, file);
+	commit_change(f, "c1", "costly", change);
+	unlink(file);
+	commit_change(f, "costly", "replace", "git rm -q " SCHEMA_JSON);
+	assert_int_equal(push(f, "costly", "replace", "costly", &d), 0);
+	fg_diags_release(&d);
+	commit_change(f, "costly", "keep", "printf 'name: x\\n' > devices/" DEV_A ".yaml");
+	assert_int_equal(push(f, "costly", "keep", "costly", &d), 1);
+	assert_string_equal(d.items[0].path, SCHEMA_JSON);
+	if (strcmp(d.items[0].keyword, "schema-budget") &&
+	    strcmp(d.items[0].keyword, "config-schema-unusable"))
+		fail_msg("rule %s: %s", d.items[0].keyword, d.items[0].message);
+	fg_diags_release(&d);
+}
+
+/* Pushed content decides how many findings there are: 100 are kept, the
+ * rest counted. */
+static void test_push_findings_capped(void **state)
+{
+	struct fixture *f = *state;
+	struct fg_diags d = FG_DIAGS_INIT;
+
+	commit_change(f, "c1", "many", "for i in $(seq 100 249); do printf 'x: 1\\n' > "
+		      "devices/0a1b2c3d-0000-4000-8000-000000000$i.yaml; done");
+	assert_int_equal(push(f, "c1", "many", "c1", &d), 1);
+	assert_int_equal(d.count, FG_FLEET_MAX_FINDINGS);
+	assert_int_equal(fg_diags_total(&d), 150);
+	fg_diags_release(&d);
+	/* the full check too */
+	assert_int_equal(push(f, NULL, "many", NULL, &d), 1);
+	assert_int_equal(d.count, FG_FLEET_MAX_FINDINGS);
+	assert_int_equal(fg_diags_total(&d), 150);
+	fg_diags_release(&d);
+}
+
 static void test_push_symlink_and_delete(void **state)
 {
 	struct fixture *f = *state;
@@ -347,6 +585,12 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_push_is_incremental, setup_repo, teardown_repo),
 		cmocka_unit_test_setup_teardown(test_push_duplicate_id, setup_repo, teardown_repo),
 		cmocka_unit_test_setup_teardown(test_push_schema_from_target, setup_repo, teardown_repo),
+		cmocka_unit_test_setup_teardown(test_push_unusable_schema_refused, setup_repo, teardown_repo),
+		cmocka_unit_test_setup_teardown(test_push_replaces_unusable_target_schema, setup_repo, teardown_repo),
+		cmocka_unit_test_setup_teardown(test_push_deep_schema_refused, setup_repo, teardown_repo),
+		cmocka_unit_test_setup_teardown(test_push_findings_capped, setup_repo, teardown_repo),
+		cmocka_unit_test_setup_teardown(test_push_regex_budget, setup_repo, teardown_repo),
+		cmocka_unit_test_setup_teardown(test_push_costly_target_schema, setup_repo, teardown_repo),
 		cmocka_unit_test_setup_teardown(test_push_symlink_and_delete, setup_repo, teardown_repo),
 		cmocka_unit_test_setup_teardown(test_size_limit_before_read, setup_repo, teardown_repo),
 	};

@@ -984,7 +984,7 @@ static void test_text_report(void **state)
 
 	assert_non_null(strstr(t, "plan for 'canary' at 3f2a1c0\n"));
 	assert_non_null(strstr(t, "DEVICE"));
-	assert_non_null(strstr(t, "kiosk?[2Jcampus"));
+	assert_non_null(strstr(t, "kiosk\\x1b[2Jcampus"));
 	assert_null(strstr(t, "\x1b"));
 	assert_non_null(strstr(t, "canary (file)"));
 	assert_non_null(strstr(t, "img-pi4-v1 -> " PI4_IMAGE));

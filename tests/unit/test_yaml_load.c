@@ -212,11 +212,26 @@ static void test_core_schema_floats(void **state)
 static void test_out_of_range_numbers_refused(void **state)
 {
 	assert_refused("v: 9223372036854775808\n", FG_EINVALID, 1, 4,
-		       "integer '9223372036854775808' is out of range; quote it");
+		       "integer is out of range; quote it");
 	assert_refused("v: -9223372036854775809\n", FG_EINVALID, 1, 4, "out of range");
 	assert_refused("v: 0x10000000000000000\n", FG_EINVALID, 1, 4, "out of range");
 	assert_refused("a: 1\nv: 1e400\n", FG_EINVALID, 2, 4,
-		       "number '1e400' is out of range");
+		       "number is out of range");
+}
+
+/* A number the loader refuses may be a PIN: the message never shows it. */
+static void test_refused_number_is_not_echoed(void **state)
+{
+	struct fg_error err = FG_ERROR_INIT;
+	struct fg_yaml_doc *doc;
+	int rc;
+
+	(void)state;
+	doc = load("sim_pin: 98765432109876543210987\n", &rc, &err);
+	assert_null(doc);
+	assert_int_equal(rc, FG_EINVALID);
+	assert_non_null(strstr(err.message, "t.yaml:1:10: integer is out of range"));
+	assert_null(strstr(err.message, "98765"));
 }
 
 static void test_inf_and_nan_refused(void **state)
@@ -230,7 +245,7 @@ static void test_inf_and_nan_refused(void **state)
 
 	for (i = 0; i < sizeof(values) / sizeof(values[0]); i++) {
 		snprintf(text, sizeof(text), "v: %s\n", values[i]);
-		assert_refused(text, FG_EINVALID, 1, 4, "(infinity or NaN) has no JSON form");
+		assert_refused(text, FG_EINVALID, 1, 4, "infinity or NaN has no JSON form");
 	}
 }
 
@@ -465,10 +480,10 @@ static const struct bad_case bad_cases[] = {
 	{ "tag-custom.yaml", FG_EINVALID, 1, 7, "tag '!foo' is not allowed" },
 	{ "key-mapping.yaml", FG_EINVALID, 1, 3, "a key must be a plain string, not a mapping" },
 	{ "key-sequence.yaml", FG_EINVALID, 2, 1, "a key must be a plain string, not a list" },
-	{ "int-range.yaml", FG_EINVALID, 1, 8, "integer '99999999999999999999' is out of range" },
-	{ "float-range.yaml", FG_EINVALID, 1, 8, "number '1e999' is out of range" },
-	{ "inf.yaml", FG_EINVALID, 1, 8, "'-.Inf' (infinity or NaN) has no JSON form" },
-	{ "nan.yaml", FG_EINVALID, 1, 8, "'.nan' (infinity or NaN) has no JSON form" },
+	{ "int-range.yaml", FG_EINVALID, 1, 8, "integer is out of range" },
+	{ "float-range.yaml", FG_EINVALID, 1, 8, "number is out of range" },
+	{ "inf.yaml", FG_EINVALID, 1, 8, "infinity or NaN has no JSON form" },
+	{ "nan.yaml", FG_EINVALID, 1, 8, "infinity or NaN has no JSON form" },
 };
 
 static char *bad_path(const char *file)
@@ -633,6 +648,7 @@ int main(void)
 		cmocka_unit_test(test_core_schema_integers),
 		cmocka_unit_test(test_core_schema_floats),
 		cmocka_unit_test(test_out_of_range_numbers_refused),
+		cmocka_unit_test(test_refused_number_is_not_echoed),
 		cmocka_unit_test(test_inf_and_nan_refused),
 		cmocka_unit_test(test_strings_and_structure),
 		cmocka_unit_test(test_locations),
