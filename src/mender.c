@@ -1,4 +1,5 @@
 #include "mender.h"
+#include "fsutil.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -110,81 +111,25 @@ static int call(struct fg_mender *m, const char *method, const char *path,
 
 /* --- credentials --- */
 
-static int read_all(int fd, char *buf, size_t cap, size_t *len)
-{
-	ssize_t r;
-
-	*len = 0;
-	while (*len < cap) {
-		r = read(fd, buf + *len, cap - *len);
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r < 0)
-			return -1;
-		if (r == 0)
-			break;
-		*len += (size_t)r;
-	}
-	return 0;
-}
-
-static int check_secret_file(int fd, const char *path, struct fg_error *err)
-{
-	struct stat st;
-
-	if (fstat(fd, &st) < 0)
-		return fg_error_set(err, FG_EIO, "unable to stat '%s': %s",
-				    path, strerror(errno));
-	if (!S_ISREG(st.st_mode))
-		return fg_error_set(err, FG_EPERM, "'%s' is not a regular file", path);
-	if (st.st_mode & (S_IROTH | S_IWOTH))
-		return fg_error_set(err, FG_EPERM,
-			"'%s' is readable or writable by everyone; chmod o-rw it", path);
-	return 0;
-}
-
 int fg_mender_read_secret(const char *path, char **out, struct fg_error *err)
 {
 	char *buf = NULL;
 	size_t len = 0;
-	int fd, rc;
+	int rc;
 
 	*out = NULL;
-	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
-	if (fd < 0)
-		return fg_error_set(err, errno == ENOENT ? FG_ENOTFOUND : FG_EIO,
-			"unable to open '%s': %s", path, strerror(errno));
-	if ((rc = check_secret_file(fd, path, err)) < 0)
-		goto out;
-	if (!(buf = calloc(1, SECRET_MAX + 1))) {
-		rc = fg_error_oom(err);
-		goto out;
-	}
-	if (read_all(fd, buf, SECRET_MAX + 1, &len) < 0) {
-		rc = fg_error_set(err, FG_EIO, "unable to read '%s': %s", path, strerror(errno));
-		goto out;
-	}
-	if (len > SECRET_MAX) {
-		rc = fg_error_set(err, FG_ELIMIT, "'%s' is larger than %d bytes", path, SECRET_MAX);
-		goto out;
-	}
+	if ((rc = fg_read_secret_file(&buf, &len, path, SECRET_MAX, err)) < 0)
+		return rc;
 	while (len && (buf[len - 1] == '\n' || buf[len - 1] == '\r' ||
 		       buf[len - 1] == ' ' || buf[len - 1] == '\t'))
 		buf[--len] = '\0';
-	if (!len || memchr(buf, '\0', len)) {
-		rc = fg_error_set(err, FG_EINVALID, "'%s' is empty or not text", path);
-		goto out;
+	if (!len) {
+		fg_secret_free(buf, len);
+		return fg_error_set(err, FG_EINVALID, "'%s' is empty; write the "
+				    "credential into it", path);
 	}
 	*out = buf;
-	buf = NULL;
-	rc = 0;
-out:
-	if (buf) {
-		explicit_bzero(buf, SECRET_MAX + 1);
-		free(buf);
-	}
-	close(fd);
-	return rc;
+	return 0;
 }
 
 /* The login answer is the JWT itself (application/jwt), or the same as a
