@@ -5,7 +5,7 @@
 #include "hook_input.h"
 #include "policy.h"
 #include "queue.h"
-#include "rollout.h"
+#include "judged.h"
 #include "serverlog.h"
 #include "yaml_load.h"
 
@@ -25,6 +25,16 @@ char *fg_post_receive_spool(const struct fg_policy *policy, const char *git_dir)
 	return fg_asprintf("%s/fleetgate/spool", git_dir);
 }
 
+/* The repository, or with git_dir NULL the hook's own from the environment
+ * (pre-receive: the pushed objects wait in git's quarantine, named by
+ * GIT_OBJECT_DIRECTORY and GIT_ALTERNATE_OBJECT_DIRECTORIES). */
+static int open_repo(git_repository **repo, const char *git_dir)
+{
+	if (git_dir)
+		return git_repository_open_bare(repo, git_dir);
+	return git_repository_open_ext(repo, NULL, GIT_REPOSITORY_OPEN_FROM_ENV, NULL);
+}
+
 /* default_branch of fleet.yaml at `commit`, or NULL (not a fleet, unreadable,
  * or a SHA-256 repository libgit2 cannot open: protected branches still get
  * their jobs then). */
@@ -36,7 +46,7 @@ static char *fleet_default_branch(const char *git_dir, const char *commit)
 	char *spec = fg_asprintf("%s:fleet.yaml", commit), *branch = NULL;
 
 	git_libgit2_init();
-	if (spec && git_repository_open_bare(&repo, git_dir) == 0 &&
+	if (spec && open_repo(&repo, git_dir) == 0 &&
 	    git_revparse_single(&blob, repo, spec) == 0 &&
 	    git_object_type(blob) == GIT_OBJECT_BLOB &&
 	    git_blob_rawsize((git_blob *)blob) <= FG_YAML_MAX_BYTES_DEFAULT &&
@@ -75,66 +85,91 @@ static bool branch_wants_rollout(const struct fg_policy *policy, const char *bra
 	return fg_policy_branch(policy, branch) || named_as_source(policy, branch);
 }
 
-/* The default for -o fleetgate.dry-run: the engine's plan, on the pusher's
- * terminal, now (the pusher asked to wait for it); nothing is queued. */
-static int dry_run_plan(const struct fg_policy *policy, const struct fg_job *job, FILE *out)
+bool fg_post_receive_wants_rollout(const struct fg_policy *policy, const char *git_dir,
+				   const char *branch, const char *commit)
 {
-	struct fg_rollout_options o = FG_ROLLOUT_OPTIONS_INIT;
-	struct fg_error err = FG_ERROR_INIT;
-	json_t *report = NULL;
+	char *default_branch = fleet_default_branch(git_dir, commit);
+	bool wanted = branch_wants_rollout(policy, branch, default_branch);
 
-	fprintf(out, "fleetgate: %s %.7s: dry run (fleetgate.dry-run), nothing scheduled; "
-		"the plan:\n", job->branch, job->new_id);
-	o.git_dir = job->repo;
-	o.branch = job->branch;
-	o.rev = job->new_id;
-	o.policy = policy;
-	o.dry_run = true;
-	o.text_report = out;
-	if (fg_rollout_run(&o, &report, &err) < 0)
-		fprintf(out, "fleetgate: %s %.7s: no plan: %s; try later with: fleetgate "
-			"plan --repo %s %s --rev %.12s\n", job->branch, job->new_id,
-			err.message, job->repo, job->branch, job->new_id);
-	json_decref(report);
-	fflush(out);
-	return 0;
+	free(default_branch);
+	return wanted;
 }
 
-static int queue_branch(const struct fg_post_receive_input *in,
-			const struct fg_policy *policy, const char *git_dir,
-			const char *spool, const struct fg_ref_update *u,
-			const char *branch, const char *pusher, bool dry_run)
+/* What one run of the hook shares between the updated refs. */
+struct post {
+	const struct fg_post_receive_input *in;
+	const struct fg_policy *policy;
+	const char *git_dir;
+	const char *spool;
+	const char *pusher;
+	bool skip; /* fleetgate.skip-rollout, from a pusher allowed to */
+};
+
+static int queue_branch(const struct post *p, const struct fg_ref_update *u,
+			const char *branch)
 {
 	struct fg_error err = FG_ERROR_INIT;
 	struct fg_job job = { 0 };
 	char id[32];
 	int rc;
 
-	job.repo = (char *)git_dir;
+	job.repo = (char *)p->git_dir;
 	job.branch = (char *)branch;
 	job.old_id = (char *)u->old_id.hex;
 	job.new_id = (char *)u->new_id.hex;
-	job.pusher = (char *)pusher;
-	job.dry_run = dry_run;
-	if (dry_run)
-		return (in->dry_run ? in->dry_run : dry_run_plan)(policy, &job, in->out);
-	rc = fg_queue_add(spool, &job, &err);
+	job.pusher = (char *)p->pusher;
+	rc = fg_queue_add(p->spool, &job, &err);
 	if (rc < 0) {
-		fprintf(in->out, "fleetgate: ERROR: the rollout of %s %.7s was NOT queued: "
+		fprintf(p->in->out, "fleetgate: ERROR: the rollout of %s %.7s was NOT queued: "
 			"%s\nfleetgate: ERROR: the push itself landed; run 'fleetgate rollout "
 			"--repo %s %s' once the spool is writable\n", branch, u->new_id.hex,
-			err.message, git_dir, branch);
-		fg_serverlog(policy, "post-receive", "ref", u->refname, "new", u->new_id.hex,
+			err.message, p->git_dir, branch);
+		fg_serverlog(p->policy, "post-receive", "ref", u->refname, "new", u->new_id.hex,
 			     "verdict", "queue-failed", "error", err.message, NULL);
 		return rc;
 	}
 	snprintf(id, sizeof(id), "%lu", job.id);
-	fprintf(in->out, "fleetgate: %s %.7s queued as job %lu for the devices subscribed "
+	fprintf(p->in->out, "fleetgate: %s %.7s queued as job %lu for the devices subscribed "
 		"to %s; follow with: fleetgate queue --repo %s\n", branch, u->new_id.hex,
-		job.id, branch, git_dir);
-	fg_serverlog(policy, "post-receive", "ref", u->refname, "new", u->new_id.hex,
-		     "verdict", "queued", "job", id, "pusher", pusher, NULL);
+		job.id, branch, p->git_dir);
+	fg_serverlog(p->policy, "post-receive", "ref", u->refname, "new", u->new_id.hex,
+		     "verdict", "queued", "job", id, "pusher", p->pusher, NULL);
 	return 0;
+}
+
+/* Only fleetgate's pre-receive judges a push: a forge that replaced it
+ * (gitolite's `option hook.pre-receive`) must not get its pushes rolled
+ * out. */
+static void refuse_unjudged(const struct post *p, const struct fg_ref_update *u)
+{
+	fprintf(p->in->out, "fleetgate: %s was not judged by fleetgate's pre-receive; "
+		"nothing is rolled out (tell the server admin: the pre-receive hook is "
+		"not fleetgate's)\n", u->refname);
+	fg_serverlog(p->policy, "post-receive", "ref", u->refname, "new", u->new_id.hex,
+		     "verdict", "unjudged", "pusher", p->pusher, NULL);
+}
+
+/* One updated ref: 1 when a job was queued, 0 when none was due, a negative
+ * FG_E* code when it could not be written (already reported). */
+static int handle_update(const struct post *p, const struct fg_ref_update *u)
+{
+	const char *branch = fg_ref_branch_name(u->refname);
+
+	if (!branch ||
+	    !fg_post_receive_wants_rollout(p->policy, p->git_dir, branch, u->new_id.hex))
+		return 0;
+	if (!fg_judged_has(p->git_dir, u)) {
+		refuse_unjudged(p, u);
+		return 0;
+	}
+	if (p->skip) {
+		fprintf(p->in->out, "fleetgate: %s %.7s: rollout skipped at %s's request "
+			"(fleetgate.skip-rollout)\n", branch, u->new_id.hex, p->pusher);
+		fg_serverlog(p->policy, "post-receive", "ref", u->refname, "new",
+			     u->new_id.hex, "verdict", "skipped", "pusher", p->pusher, NULL);
+		return 0;
+	}
+	return queue_branch(p, u, branch) < 0 ? FG_EIO : 1;
 }
 
 static bool skip_allowed(const struct fg_post_receive_input *in,
@@ -177,6 +212,33 @@ static struct fg_policy *load_policy(const struct fg_post_receive_input *in,
 	return policy;
 }
 
+/* Every ref: its job, and its record from pre-receive consumed once acted
+ * on (kept when the job could not be written). */
+static int handle_updates(const struct post *p, const struct fg_ref_updates *updates)
+{
+	bool queued = false;
+	size_t i;
+	int rc = 0, r;
+
+	for (i = 0; i < updates->count; i++) {
+		const struct fg_ref_update *u = &updates->items[i];
+
+		if (fg_oid_is_zero(&u->new_id))
+			continue;
+		r = handle_update(p, u);
+		if (r < 0)
+			rc = r;
+		else
+			fg_judged_remove(p->git_dir, u);
+		queued |= r > 0;
+	}
+	if (queued && !p->in->no_worker &&
+	    fg_post_receive_spawn_worker(p->in->fleetgate, p->git_dir) < 0)
+		fprintf(p->in->out, "fleetgate: WARNING: could not start a worker; the jobs "
+			"wait for the next 'fleetgate queue run' (systemd timer)\n");
+	return rc;
+}
+
 int fg_post_receive_run(const struct fg_post_receive_input *in)
 {
 	struct fg_ref_updates updates = { NULL, 0 };
@@ -184,9 +246,7 @@ int fg_post_receive_run(const struct fg_post_receive_input *in)
 	struct fg_error err = FG_ERROR_INIT;
 	struct fg_policy *policy = NULL;
 	char *git_dir = NULL, *spool = NULL;
-	const char *pusher = fg_hook_pusher(in->lookup);
-	bool skip, dry_run, queued = false;
-	size_t i;
+	struct post p = { .in = in, .pusher = fg_hook_pusher(in->lookup) };
 	int rc = 0;
 
 	if (!(git_dir = resolve_git_dir(in))) {
@@ -212,44 +272,18 @@ int fg_post_receive_run(const struct fg_post_receive_input *in)
 		fprintf(in->out, "fleetgate: WARNING: push options ignored (%s); the "
 			"rollout is queued as if none had been given\n", err.message);
 		fg_serverlog(policy, "post-receive", "verdict", "options-ignored",
-			     "error", err.message, "pusher", pusher, NULL);
+			     "error", err.message, "pusher", p.pusher, NULL);
 		fg_error_clear(&err);
 	}
-	spool = fg_post_receive_spool(policy, git_dir);
-	if (!spool) {
+	if (!(spool = fg_post_receive_spool(policy, git_dir))) {
 		rc = FG_ENOMEM;
 		goto out;
 	}
-	skip = skip_allowed(in, policy, &opts, pusher);
-	dry_run = fg_push_options_has(&opts, "fleetgate.dry-run");
-	for (i = 0; i < updates.count; i++) {
-		const struct fg_ref_update *u = &updates.items[i];
-		const char *branch = fg_ref_branch_name(u->refname);
-		char *default_branch;
-		bool wanted;
-
-		if (!branch || fg_oid_is_zero(&u->new_id))
-			continue;
-		default_branch = fleet_default_branch(git_dir, u->new_id.hex);
-		wanted = branch_wants_rollout(policy, branch, default_branch);
-		free(default_branch);
-		if (!wanted)
-			continue;
-		if (skip) {
-			fprintf(in->out, "fleetgate: %s %.7s: rollout skipped at %s's request "
-				"(fleetgate.skip-rollout)\n", branch, u->new_id.hex, pusher);
-			fg_serverlog(policy, "post-receive", "ref", u->refname, "new",
-				     u->new_id.hex, "verdict", "skipped", "pusher", pusher, NULL);
-			continue;
-		}
-		if (queue_branch(in, policy, git_dir, spool, u, branch, pusher, dry_run) < 0)
-			rc = FG_EIO;
-		else
-			queued |= !dry_run;
-	}
-	if (queued && !in->no_worker && fg_post_receive_spawn_worker(in->fleetgate, git_dir) < 0)
-		fprintf(in->out, "fleetgate: WARNING: could not start a worker; the jobs wait "
-			"for the next 'fleetgate queue run' (systemd timer)\n");
+	p.policy = policy;
+	p.git_dir = git_dir;
+	p.spool = spool;
+	p.skip = skip_allowed(in, policy, &opts, p.pusher);
+	rc = handle_updates(&p, &updates);
 out:
 	fg_ref_updates_release(&updates);
 	fg_push_options_release(&opts);

@@ -3,9 +3,13 @@
  *
  * Decides which updated branches get a rollout job (protected branches,
  * branches named literally as a promotion source such as develop, and the
- * fleet's default_branch), honours the push options fleetgate.skip-rollout
- * (only for pushers the policy allows) and fleetgate.dry-run, writes the
- * jobs durably and starts a detached worker. It prints one line per branch
+ * fleet's default_branch), honours the push option fleetgate.skip-rollout
+ * (only for pushers the policy allows), writes the jobs durably and starts
+ * a detached worker. It rolls out only updates fleetgate's pre-receive
+ * recorded as accepted (judged.h): any other is refused with the message
+ * "fleetgate: REF was not judged by fleetgate's pre-receive; nothing is
+ * rolled out ..." and logged as verdict=unjudged. (fleetgate.dry-run is
+ * pre-receive's: such a push never lands, see gate_dryrun.h.) It prints one line per branch
  * for the pusher and logs every decision. A policy without mender.url
  * means the server uses fleetgate as a promotion gate only: nothing is
  * queued then. A policy that cannot be read does not stop the queueing
@@ -24,7 +28,6 @@
 #include <stddef.h>
 #include <stdio.h>
 
-struct fg_job;
 struct fg_policy;
 
 struct fg_post_receive_input {
@@ -35,13 +38,19 @@ struct fg_post_receive_input {
 	FILE *out;             /* the pusher's terminal (stderr) */
 	const char *fleetgate; /* the worker binary; NULL: next to this one */
 	bool no_worker;        /* queue only (tests, or a timer drains) */
-	/* Prints the plan of a dry-run job to `out`; NULL: say how to get it. */
-	int (*dry_run)(const struct fg_policy *policy, const struct fg_job *job, FILE *out);
 };
 
 /* Returns 0 when every branch was queued or deliberately skipped, a
  * negative FG_E* code when any job could not be written (already reported). */
 int fg_post_receive_run(const struct fg_post_receive_input *in);
+
+/* True when a push of `commit` to `branch` gets a rollout job: a protected
+ * branch, a branch named literally as a promotion source, or the fleet's
+ * default_branch in fleet.yaml at `commit` (any branch without a policy).
+ * git_dir NULL: the repository of the hook's environment, so that
+ * pre-receive sees the pushed commit in git's quarantine. */
+bool fg_post_receive_wants_rollout(const struct fg_policy *policy, const char *git_dir,
+				   const char *branch, const char *commit);
 
 /* The spool of a repository: the policy's spool_dir, else
  * <git_dir>/fleetgate/spool. New memory the caller frees; NULL on OOM. */

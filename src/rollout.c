@@ -72,6 +72,17 @@ static int resolve_commit(struct run *r, struct fg_error *err)
 	return rc;
 }
 
+static int add_objects(git_repository *repo, const char *dir)
+{
+	git_odb *odb = NULL;
+	int rc = git_repository_odb(&odb, repo);
+
+	if (rc == 0)
+		rc = git_odb_add_disk_alternate(odb, dir);
+	git_odb_free(odb);
+	return rc;
+}
+
 static int open_repo(struct run *r, struct fg_error *err)
 {
 	const struct fg_rollout_options *o = r->o;
@@ -83,6 +94,8 @@ static int open_repo(struct run *r, struct fg_error *err)
 	if (git_repository_open_ext(&r->repo, o->git_dir, GIT_REPOSITORY_OPEN_NO_SEARCH,
 				    NULL) < 0)
 		return git_fail(err, FG_ENOTFOUND, o->git_dir);
+	if (o->quarantine && add_objects(r->repo, o->quarantine) < 0)
+		return git_fail(err, FG_ENOTFOUND, o->quarantine);
 	if (!realpath(o->git_dir, r->git_dir))
 		return fg_error_set(err, FG_ENOTFOUND, "%s: %s", o->git_dir, strerror(errno));
 	r->state_dir = o->state_dir ? fg_strdup(o->state_dir) :

@@ -37,6 +37,9 @@ struct fg_rollout_options {
 	const char *secrets_dir;
 	const char *state_dir;        /* where the last rolled-out commit is kept;
 				       * NULL: <git_dir>/fleetgate */
+	const char *quarantine;       /* objects read besides the repository's:
+				       * git's quarantine while a pre-receive
+				       * hook runs (a dry-run push); may be NULL */
 	bool dry_run;                 /* plan only: change nothing */
 	bool full;                    /* reconcile every subscriber's configuration */
 	FILE *progress;               /* a progress line goes here; NULL: none */
