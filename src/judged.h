@@ -10,7 +10,7 @@
  * <git_dir>/fleetgate/judged/, written atomically (fg_file_replace).
  * post-receive removes a record once it has acted on it; records of pushes
  * git refused after pre-receive (a lost race, a full disk) are pruned by
- * age on every pre-receive.
+ * age whenever pre-receive accepts a push.
  *
  * Ownership rule: all arguments are borrowed; nothing is returned in new
  * memory.
