@@ -22,6 +22,7 @@
 
 struct fg_mender {
 	struct fg_http_client *http;
+	char *auth_hint; /* names the credential files, never their content */
 };
 
 /* --- small helpers --- */
@@ -223,6 +224,20 @@ static void http_opts(const struct fg_mender_opts *o, struct fg_http_opts *h)
 		h->backoff_max_ms = o->backoff_max_ms;
 }
 
+/* What an admin does when Mender answers 401/403 (http.h auth_hint). */
+static char *auth_hint(const struct fg_mender_opts *o)
+{
+	if (o->token_file)
+		return fg_asprintf("the token in mender.token_file '%s' is expired, "
+				   "revoked or lacks rights; write a new Personal Access "
+				   "Token into that file (docs/operations.md: rotating the "
+				   "Mender token)", o->token_file);
+	return fg_asprintf("the user in mender.username_file '%s' or the password in "
+			   "mender.password_file '%s' is wrong or lacks rights; fix "
+			   "them", o->username_file ? o->username_file : "",
+			   o->password_file ? o->password_file : "");
+}
+
 int fg_mender_open(struct fg_mender **out, const struct fg_mender_opts *opts,
 		   struct fg_error *err)
 {
@@ -237,6 +252,11 @@ int fg_mender_open(struct fg_mender **out, const struct fg_mender_opts *opts,
 	if (!m)
 		return fg_error_oom(err);
 	http_opts(opts, &h);
+	if (!(m->auth_hint = auth_hint(opts))) {
+		free(m);
+		return fg_error_oom(err);
+	}
+	h.auth_hint = m->auth_hint;
 	if ((rc = fg_http_client_new(&m->http, &h, err)) < 0 ||
 	    (rc = authenticate(m, opts, err)) < 0) {
 		fg_mender_close(m);
@@ -251,6 +271,7 @@ void fg_mender_close(struct fg_mender *m)
 	if (!m)
 		return;
 	fg_http_client_free(m->http);
+	free(m->auth_hint);
 	free(m);
 }
 

@@ -399,7 +399,10 @@ static int run_one(const char *spool, struct fg_job *job, fg_job_executor exec,
 		stats->done++;
 	} else {
 		job->last_error = fg_strdup(run_err.message);
-		if (job->attempts >= FG_QUEUE_MAX_ATTEMPTS) {
+		/* FG_EPERM: Mender refused the credentials (401/403) or a
+		 * credential file is unsafe; retrying for 40 minutes would only
+		 * hide that an admin must act */
+		if (rc == FG_EPERM || job->attempts >= FG_QUEUE_MAX_ATTEMPTS) {
 			job->state = FG_JOB_FAILED;
 			stats->failed++;
 		} else {

@@ -482,7 +482,8 @@ static int finish(struct run *r, json_t **report, struct fg_error *err)
 	if (r->failed) {
 		*err = r->first;
 		fg_error_prefix(err, "%zu Mender call(s) failed; the first", r->failed);
-		return err->code = FG_ENET;
+		/* refused credentials stay FG_EPERM: the queue fails the job */
+		return err->code = r->first.code == FG_EPERM ? FG_EPERM : FG_ENET;
 	}
 	return remember(r, *report);
 }

@@ -62,7 +62,9 @@ struct fg_rollout_options {
  * Returns 0 when everything planned was applied (or nothing was needed),
  * FG_ENET when Mender could not be reached or a call kept failing (the
  * caller retries later; what was done is idempotent; err names the call,
- * the HTTP status and Mender's message), other FG_E* codes for bad input
+ * the HTTP status and Mender's message), FG_EPERM when Mender refused the
+ * credentials (HTTP 401/403; err names the credential file and what to do,
+ * never its content) or a secret file is unsafe, other FG_E* codes for bad input
  * (branch or commit missing, broken fleet files, unreadable or unsafe
  * secret, no Mender URL). */
 int fg_rollout_run(const struct fg_rollout_options *opts, json_t **report,
