@@ -29,7 +29,9 @@ static const char *kind_of(mode_t mode)
 
 static int open_error(struct fg_error *err, const char *path)
 {
-	if (errno == ENOENT)
+	/* ENOTDIR: a file where a folder of the path should be; there is
+	 * no such file either */
+	if (errno == ENOENT || errno == ENOTDIR)
 		return fg_error_set(err, FG_ENOTFOUND, "unable to open '%s': %s", path,
 				    strerror(errno));
 	if (errno == ELOOP)

@@ -25,7 +25,8 @@
  * O_NOCTTY, checks with fstat that it is a regular file, then clears
  * O_NONBLOCK so that reads and writes block as usual. On success *fd is a
  * descriptor the caller closes. Errors, each naming the file: FG_ENOTFOUND
- * (missing), FG_EPERM (a symbolic link), FG_EINVALID (not a regular file),
+ * (missing, or a file where a folder of the path should be), FG_EPERM (a
+ * symbolic link), FG_EINVALID (not a regular file),
  * FG_EIO (anything else). *fd is -1 on failure. */
 int fg_open_regular(int *fd, const char *path, int flags, mode_t mode,
 		    struct fg_error *err);

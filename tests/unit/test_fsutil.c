@@ -104,6 +104,10 @@ static void test_symlink_and_folder_are_refused(void **state)
 	link = in(state, "missing");
 	assert_int_equal(fg_open_regular(&fd, link, O_RDONLY, 0, &err), FG_ENOTFOUND);
 	free(link);
+	/* a file where a folder should be (a state dir that is a file) */
+	link = in(state, "real/state.json");
+	assert_int_equal(fg_open_regular(&fd, link, O_RDONLY, 0, &err), FG_ENOTFOUND);
+	free(link);
 	free(target);
 }
 
