@@ -218,8 +218,11 @@ static void record_accepted(struct gate *g, const struct fg_ref_updates *updates
 		return;
 	}
 	fg_judged_prune(git_dir, time(NULL) - FG_JUDGED_MAX_AGE);
+	/* branches only: post-receive rolls out nothing else, and each
+	 * record costs two fsyncs */
 	for (i = 0; i < updates->count; i++)
 		if (!fg_oid_is_zero(&updates->items[i].new_id) &&
+		    fg_ref_branch_name(updates->items[i].refname) &&
 		    fg_judged_record(git_dir, &updates->items[i], &err) < 0)
 			break;
 	if (i < updates->count)

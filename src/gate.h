@@ -43,8 +43,8 @@ struct fg_gate_result {
  *
  * Each ref gets one server-log line once the push is decided (verdict and
  * the rule that decided it, fleet check included). An accepted push leaves
- * a record of each update for post-receive (judged.h); a record that cannot
- * be written rejects the push. With the push option fleetgate.dry-run, a
+ * a record of each branch update for post-receive (judged.h); a record that
+ * cannot be written rejects the push. With the push option fleetgate.dry-run, a
  * push the rules accept is not accepted: the plan of every branch that
  * would roll out is added to the messages (gate_dryrun.h), then
  * "fleetgate: dry run: nothing was pushed" (result->dry_run). */

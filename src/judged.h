@@ -1,6 +1,7 @@
 /*
- * judged.h: the record fleetgate's pre-receive leaves of every ref update it
- * accepted, so that post-receive rolls out only what fleetgate judged.
+ * judged.h: the record fleetgate's pre-receive leaves of every branch
+ * update it accepted, so that post-receive rolls out only what fleetgate
+ * judged.
  *
  * A forge can replace a repository's pre-receive hook while keeping its
  * post-receive (gitolite's `option hook.pre-receive = X`, a hand-edited
