@@ -6,7 +6,8 @@
 # would have rejected. git accepts it, but nothing may be rolled out.
 # Also: the server log has one line per ref with its final verdict and
 # rule, for every kind of rejection (a ref the promotion rules accept but
-# the fleet check rejects is logged as a rejection, never as accepted).
+# the fleet check rejects is logged as a rejection, never as accepted), and
+# a record pre-receive cannot write refuses the push (fail closed).
 . "${FG_SRCDIR:-$(cd "$(dirname "$0")/../.." && pwd)}/tests/integration/lib.sh"
 . "$FG_SRCDIR/tests/integration/t06-lib.sh"
 fg_require_build
@@ -125,5 +126,20 @@ fg_push "$w" -f develop
 fg_has "an update with another new id is still unjudged" \
 	"remote: fleetgate: refs/heads/develop was not judged by fleetgate's pre-receive"
 fg06_eq "the stale record is left to pruning, not used" 1 "$(records)"
+
+# ---- a record that cannot be written: the push is refused (fail closed),
+# and logged as the internal error it is
+"$FG_BUILDDIR/fleetgate" install --repo "$srv" --policy "$pol" --force >/dev/null 2>&1 ||
+	fg_bail "fleetgate install --force failed"
+fg_valgrindify "$srv" || fg_bail "cannot run the hooks under valgrind"
+rm -rf "$srv/fleetgate/judged"
+: >"$srv/fleetgate/judged"
+fg_commit "$w" notes.txt "cannot be recorded"
+fg_push "$w" -f develop
+fg_rejected "no record, no push" refs/heads/develop internal-error
+fg_has "the pusher is told why" "fleetgate could not record its verdict for post-receive and rejects to be safe"
+fg_ok "server log: internal-error, with the error" \
+	fg06_log_has "event=pre-receive ref=refs/heads/develop old=[0-9a-f]+ new=$(fg_rev "$w" develop) verdict=reject rule=internal-error( pusher=[^ ]+)? error=\".*fleetgate/judged"
+rm -f "$srv/fleetgate/judged"
 fg06_log_clean "the server log holds no Mender token"
 fg_done
