@@ -1,4 +1,5 @@
 #include "hook_input.h"
+#include "fsutil.h"
 #include "buf.h"
 
 #include <errno.h>
@@ -81,32 +82,11 @@ int fg_hook_parse_updates(struct fg_ref_updates *out, const char *data, size_t l
 
 int fg_hook_read_fd(char **out, size_t *len, int fd, size_t max, struct fg_error *err)
 {
-	struct fg_buf b = FG_BUF_INIT;
-	char chunk[65536];
-	ssize_t n;
+	int rc = fg_read_fd_bounded(out, len, fd, max, err);
 
-	*out = NULL;
-	*len = 0;
-	while ((n = read(fd, chunk, sizeof(chunk))) != 0) {
-		if (n < 0) {
-			if (errno == EINTR)
-				continue;
-			fg_buf_release(&b);
-			return fg_error_set(err, FG_EIO, "unable to read the hook input: %s",
-					    strerror(errno));
-		}
-		if (b.len + (size_t)n > max) {
-			fg_buf_release(&b);
-			return fg_error_set(err, FG_ELIMIT, "hook input larger than %zu bytes", max);
-		}
-		if (fg_buf_put(&b, chunk, (size_t)n) < 0) {
-			fg_buf_release(&b);
-			return fg_error_oom(err);
-		}
-	}
-	*len = b.len;
-	*out = fg_buf_detach(&b);
-	return *out ? 0 : fg_error_oom(err);
+	if (rc < 0)
+		fg_error_prefix(err, "the hook input");
+	return rc;
 }
 
 int fg_hook_parse_push_options(struct fg_push_options *out,

@@ -13,6 +13,7 @@ struct fg_http_client {
 	struct fg_http_opts opts;
 	char *base_url;
 	char *ca_file;
+	char *auth_hint;
 	char *token;
 	CURLM *multi;
 	struct curl_slist *json_headers;
@@ -238,6 +239,7 @@ int fg_http_client_new(struct fg_http_client **out,
 		c->opts.max_parallel = 1;
 	c->base_url = fg_strdup(opts->base_url);
 	c->ca_file = fg_strdup(opts->ca_file);
+	c->auth_hint = fg_strdup(opts->auth_hint);
 	c->rng = (unsigned long)time(NULL) ^ ((unsigned long)getpid() << 16) ^ 0x9e3779b9UL;
 	c->multi = curl_multi_init();
 	c->json_headers = curl_slist_append(NULL, "Content-Type: application/json");
@@ -247,7 +249,8 @@ int fg_http_client_new(struct fg_http_client **out,
 	c->plain_headers = curl_slist_append(NULL, "Expect:");
 	if (c->plain_headers)
 		c->plain_headers = curl_slist_append(c->plain_headers, "Content-Type:");
-	if (!c->base_url || (opts->ca_file && !c->ca_file) || !c->multi ||
+	if (!c->base_url || (opts->ca_file && !c->ca_file) ||
+	    (opts->auth_hint && !c->auth_hint) || !c->multi ||
 	    !c->json_headers || !c->plain_headers) {
 		fg_http_client_free(c);
 		return fg_error_oom(err);
@@ -268,6 +271,7 @@ void fg_http_client_free(struct fg_http_client *c)
 	wipe_free(c->token);
 	free(c->base_url);
 	free(c->ca_file);
+	free(c->auth_hint);
 	curl_slist_free_all(c->json_headers);
 	curl_slist_free_all(c->plain_headers);
 	if (c->multi)
@@ -462,6 +466,12 @@ static int finish_result(struct fg_http_client *c, struct xfer *x,
 		rc = fg_error_set(err, FG_ENET, "%s %s: %s%s", m, p,
 			x->errbuf[0] ? x->errbuf : curl_easy_strerror(cc),
 			x->resp.attempts > 1 ? " (after retries)" : "");
+	else if (x->resp.status == 401 || x->resp.status == 403)
+		/* FG_EPERM, not FG_ENET: no retry heals credentials Mender
+		 * refuses; an admin must replace them */
+		rc = fg_error_set(err, FG_EPERM, "%s %s: HTTP %ld: Mender refused the "
+			"credentials%s%s", m, p, x->resp.status,
+			c->auth_hint ? "; " : "", c->auth_hint ? c->auth_hint : "");
 	else {
 		fg_http_error_message(x->resp.body.ptr, x->resp.body.len,
 				      menderr, sizeof(menderr));

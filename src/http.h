@@ -37,10 +37,15 @@ struct fg_http_opts {
 	long backoff_max_ms;     /* cap of one wait, Retry-After included */
 	size_t max_body;         /* responses larger than this are aborted */
 	int max_parallel;        /* transfers in flight in a batch */
+	/* Said after "Mender refused the credentials" when an answer is 401
+	 * or 403: which file holds them and what to do; copied; may be NULL. */
+	const char *auth_hint;
 };
 
-#define FG_HTTP_OPTS_INIT { NULL, NULL, 10000, 30000, 4, 500, 30000, \
-	(size_t)64 << 20, 8 }
+#define FG_HTTP_OPTS_INIT { .base_url = NULL, .ca_file = NULL, \
+	.connect_timeout_ms = 10000, .timeout_ms = 30000, .max_retries = 4, \
+	.backoff_base_ms = 500, .backoff_max_ms = 30000, \
+	.max_body = (size_t)64 << 20, .max_parallel = 8, .auth_hint = NULL }
 
 struct fg_http_request {
 	const char *method;       /* "GET", "POST", "PUT", "DELETE" */

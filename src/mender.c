@@ -1,4 +1,5 @@
 #include "mender.h"
+#include "fsutil.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -21,6 +22,7 @@
 
 struct fg_mender {
 	struct fg_http_client *http;
+	char *auth_hint; /* names the credential files, never their content */
 };
 
 /* --- small helpers --- */
@@ -110,81 +112,25 @@ static int call(struct fg_mender *m, const char *method, const char *path,
 
 /* --- credentials --- */
 
-static int read_all(int fd, char *buf, size_t cap, size_t *len)
-{
-	ssize_t r;
-
-	*len = 0;
-	while (*len < cap) {
-		r = read(fd, buf + *len, cap - *len);
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r < 0)
-			return -1;
-		if (r == 0)
-			break;
-		*len += (size_t)r;
-	}
-	return 0;
-}
-
-static int check_secret_file(int fd, const char *path, struct fg_error *err)
-{
-	struct stat st;
-
-	if (fstat(fd, &st) < 0)
-		return fg_error_set(err, FG_EIO, "unable to stat '%s': %s",
-				    path, strerror(errno));
-	if (!S_ISREG(st.st_mode))
-		return fg_error_set(err, FG_EPERM, "'%s' is not a regular file", path);
-	if (st.st_mode & (S_IROTH | S_IWOTH))
-		return fg_error_set(err, FG_EPERM,
-			"'%s' is readable or writable by everyone; chmod o-rw it", path);
-	return 0;
-}
-
 int fg_mender_read_secret(const char *path, char **out, struct fg_error *err)
 {
 	char *buf = NULL;
 	size_t len = 0;
-	int fd, rc;
+	int rc;
 
 	*out = NULL;
-	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
-	if (fd < 0)
-		return fg_error_set(err, errno == ENOENT ? FG_ENOTFOUND : FG_EIO,
-			"unable to open '%s': %s", path, strerror(errno));
-	if ((rc = check_secret_file(fd, path, err)) < 0)
-		goto out;
-	if (!(buf = calloc(1, SECRET_MAX + 1))) {
-		rc = fg_error_oom(err);
-		goto out;
-	}
-	if (read_all(fd, buf, SECRET_MAX + 1, &len) < 0) {
-		rc = fg_error_set(err, FG_EIO, "unable to read '%s': %s", path, strerror(errno));
-		goto out;
-	}
-	if (len > SECRET_MAX) {
-		rc = fg_error_set(err, FG_ELIMIT, "'%s' is larger than %d bytes", path, SECRET_MAX);
-		goto out;
-	}
+	if ((rc = fg_read_secret_file(&buf, &len, path, SECRET_MAX, err)) < 0)
+		return rc;
 	while (len && (buf[len - 1] == '\n' || buf[len - 1] == '\r' ||
 		       buf[len - 1] == ' ' || buf[len - 1] == '\t'))
 		buf[--len] = '\0';
-	if (!len || memchr(buf, '\0', len)) {
-		rc = fg_error_set(err, FG_EINVALID, "'%s' is empty or not text", path);
-		goto out;
+	if (!len) {
+		fg_secret_free(buf, len);
+		return fg_error_set(err, FG_EINVALID, "'%s' is empty; write the "
+				    "credential into it", path);
 	}
 	*out = buf;
-	buf = NULL;
-	rc = 0;
-out:
-	if (buf) {
-		explicit_bzero(buf, SECRET_MAX + 1);
-		free(buf);
-	}
-	close(fd);
-	return rc;
+	return 0;
 }
 
 /* The login answer is the JWT itself (application/jwt), or the same as a
@@ -278,6 +224,20 @@ static void http_opts(const struct fg_mender_opts *o, struct fg_http_opts *h)
 		h->backoff_max_ms = o->backoff_max_ms;
 }
 
+/* What an admin does when Mender answers 401/403 (http.h auth_hint). */
+static char *auth_hint(const struct fg_mender_opts *o)
+{
+	if (o->token_file)
+		return fg_asprintf("the token in mender.token_file '%s' is expired, "
+				   "revoked or lacks rights; write a new Personal Access "
+				   "Token into that file (docs/operations.md: rotating the "
+				   "Mender token)", o->token_file);
+	return fg_asprintf("the user in mender.username_file '%s' or the password in "
+			   "mender.password_file '%s' is wrong or lacks rights; fix "
+			   "them", o->username_file ? o->username_file : "",
+			   o->password_file ? o->password_file : "");
+}
+
 int fg_mender_open(struct fg_mender **out, const struct fg_mender_opts *opts,
 		   struct fg_error *err)
 {
@@ -292,6 +252,11 @@ int fg_mender_open(struct fg_mender **out, const struct fg_mender_opts *opts,
 	if (!m)
 		return fg_error_oom(err);
 	http_opts(opts, &h);
+	if (!(m->auth_hint = auth_hint(opts))) {
+		free(m);
+		return fg_error_oom(err);
+	}
+	h.auth_hint = m->auth_hint;
 	if ((rc = fg_http_client_new(&m->http, &h, err)) < 0 ||
 	    (rc = authenticate(m, opts, err)) < 0) {
 		fg_mender_close(m);
@@ -306,6 +271,7 @@ void fg_mender_close(struct fg_mender *m)
 	if (!m)
 		return;
 	fg_http_client_free(m->http);
+	free(m->auth_hint);
 	free(m);
 }
 

@@ -52,17 +52,19 @@ struct fg_mender;
 
 /* Connects (authenticating through login if no token file is given).
  * FG_EINVALID for missing options, FG_EPERM for a credential file that is
- * not a regular file or is readable by everyone, FG_EIO, FG_ENET. */
+ * a symbolic link, not the effective user's or open to group or others
+ * (fg_mender_read_secret), FG_EIO, FG_ENET. */
 int fg_mender_open(struct fg_mender **out, const struct fg_mender_opts *opts,
 		   struct fg_error *err);
 /* Wipes credentials and frees; accepts NULL. */
 void fg_mender_close(struct fg_mender *m);
 
 /* Reads a one-line secret (token, user, password) from path into *out
- * (caller wipes and frees), trailing whitespace removed. The file must be
- * a regular file, not world-readable, at most 64 KiB and not empty:
- * FG_EPERM / FG_EINVALID / FG_EIO otherwise. The content is never part of
- * an error message. */
+ * (caller wipes and frees), trailing whitespace removed. The file is held
+ * to fg_read_secret_file's rules (regular file, no symbolic link, owned by
+ * the effective user, mode 0600 or stricter), at most 64 KiB and not empty:
+ * FG_ENOTFOUND / FG_EPERM / FG_EINVALID / FG_ELIMIT / FG_EIO otherwise. The
+ * content is never part of an error message. */
 int fg_mender_read_secret(const char *path, char **out, struct fg_error *err);
 
 /* --- devices --- */

@@ -1,5 +1,6 @@
 #include "policy.h"
 #include "buf.h"
+#include "fsutil.h"
 #include "yaml_load.h"
 
 #include <errno.h>
@@ -632,42 +633,30 @@ int fg_policy_load(struct fg_policy **out, const char *path, struct fg_error *er
 {
 	struct stat st;
 	char *data = NULL;
-	ssize_t n;
-	size_t got = 0;
+	size_t len = 0;
 	int fd, rc;
 
 	*out = NULL;
-	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NOFOLLOW);
-	if (fd < 0)
-		return fg_error_set(err, errno == ENOENT ? FG_ENOTFOUND : FG_EIO,
-				    "unable to open policy '%s': %s; set it with "
-				    "'fleetgate install --policy FILE'", path, strerror(errno));
-	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
-		rc = fg_error_set(err, FG_EINVALID, "policy '%s' is not a regular file", path);
+	if ((rc = fg_open_regular(&fd, path, O_RDONLY, 0, err)) < 0) {
+		if (rc == FG_ENOTFOUND)
+			return fg_error_set(err, rc, "policy '%s' does not exist; set it "
+					    "with 'fleetgate install --policy FILE'", path);
+		fg_error_prefix(err, "policy");
+		return rc;
+	}
+	if (fstat(fd, &st) < 0) {
+		rc = fg_error_set(err, FG_EIO, "unable to stat policy '%s': %s", path,
+				  strerror(errno));
 		goto out;
 	}
 	if ((rc = check_owner_and_mode(path, &st, "policy", err)) < 0 ||
 	    (rc = check_parent_dir(path, err)) < 0)
 		goto out;
-	if (st.st_size > POLICY_MAX_BYTES) {
-		rc = fg_error_set(err, FG_ELIMIT, "policy '%s' is larger than %d bytes",
-				  path, POLICY_MAX_BYTES);
+	if ((rc = fg_read_fd_bounded(&data, &len, fd, POLICY_MAX_BYTES, err)) < 0) {
+		fg_error_prefix(err, "policy '%s'", path);
 		goto out;
 	}
-	data = malloc((size_t)st.st_size + 1);
-	if (!data) {
-		rc = fg_error_oom(err);
-		goto out;
-	}
-	while (got < (size_t)st.st_size &&
-	       ((n = read(fd, data + got, (size_t)st.st_size - got)) > 0 ||
-		(n < 0 && errno == EINTR)))
-		got += n > 0 ? (size_t)n : 0;
-	if (got != (size_t)st.st_size) {
-		rc = fg_error_set(err, FG_EIO, "unable to read policy '%s'", path);
-		goto out;
-	}
-	rc = fg_policy_parse(out, path, data, got, err);
+	rc = fg_policy_parse(out, path, data, len, err);
 out:
 	free(data);
 	close(fd);

@@ -5,6 +5,7 @@
 #include "hook_input.h"
 #include "policy.h"
 #include "queue.h"
+#include "judged.h"
 #include "rollout.h"
 #include "serverlog.h"
 
@@ -34,65 +35,45 @@ static bool branch_wants_rollout(const struct fg_policy *policy, const char *bra
 	return fg_policy_rolls_out(policy, branch);
 }
 
-/* The default for -o fleetgate.dry-run: the engine's plan, on the pusher's
- * terminal, now (the pusher asked to wait for it); nothing is queued. */
-static int dry_run_plan(const struct fg_policy *policy, const struct fg_job *job, FILE *out)
-{
-	struct fg_rollout_options o = FG_ROLLOUT_OPTIONS_INIT;
-	struct fg_error err = FG_ERROR_INIT;
-	json_t *report = NULL;
+/* What one run of the hook shares between the updated refs. */
+struct post {
+	const struct fg_post_receive_input *in;
+	const struct fg_policy *policy;
+	const char *git_dir;
+	const char *spool;
+	const char *pusher;
+	bool skip; /* fleetgate.skip-rollout, from a pusher allowed to */
+};
 
-	fprintf(out, "fleetgate: %s %.7s: dry run (fleetgate.dry-run), nothing scheduled; "
-		"the plan:\n", job->branch, job->new_id);
-	o.git_dir = job->repo;
-	o.branch = job->branch;
-	o.rev = job->new_id;
-	o.policy = policy;
-	o.dry_run = true;
-	o.text_report = out;
-	if (fg_rollout_run(&o, &report, &err) < 0)
-		fprintf(out, "fleetgate: %s %.7s: no plan: %s; try later with: fleetgate "
-			"plan --repo %s %s --rev %.12s\n", job->branch, job->new_id,
-			err.message, job->repo, job->branch, job->new_id);
-	json_decref(report);
-	fflush(out);
-	return 0;
-}
-
-static int queue_branch(const struct fg_post_receive_input *in,
-			const struct fg_policy *policy, const char *git_dir,
-			const char *spool, const struct fg_ref_update *u,
-			const char *branch, const char *pusher, bool dry_run)
+static int queue_branch(const struct post *p, const struct fg_ref_update *u,
+			const char *branch)
 {
 	struct fg_error err = FG_ERROR_INIT;
 	struct fg_job job = { 0 };
 	char id[32];
 	int rc;
 
-	job.repo = (char *)git_dir;
+	job.repo = (char *)p->git_dir;
 	job.branch = (char *)branch;
 	job.old_id = (char *)u->old_id.hex;
 	job.new_id = (char *)u->new_id.hex;
-	job.pusher = (char *)pusher;
-	job.dry_run = dry_run;
-	if (dry_run)
-		return (in->dry_run ? in->dry_run : dry_run_plan)(policy, &job, in->out);
-	rc = fg_queue_add(spool, &job, &err);
+	job.pusher = (char *)p->pusher;
+	rc = fg_queue_add(p->spool, &job, &err);
 	if (rc < 0) {
-		fprintf(in->out, "fleetgate: ERROR: the rollout of %s %.7s was NOT queued: "
+		fprintf(p->in->out, "fleetgate: ERROR: the rollout of %s %.7s was NOT queued: "
 			"%s\nfleetgate: ERROR: the push itself landed; run 'fleetgate rollout "
 			"--repo %s %s' once the spool is writable\n", branch, u->new_id.hex,
-			err.message, git_dir, branch);
-		fg_serverlog(policy, "post-receive", "ref", u->refname, "new", u->new_id.hex,
+			err.message, p->git_dir, branch);
+		fg_serverlog(p->policy, "post-receive", "ref", u->refname, "new", u->new_id.hex,
 			     "verdict", "queue-failed", "error", err.message, NULL);
 		return rc;
 	}
 	snprintf(id, sizeof(id), "%lu", job.id);
-	fprintf(in->out, "fleetgate: %s %.7s queued as job %lu for the devices subscribed "
+	fprintf(p->in->out, "fleetgate: %s %.7s queued as job %lu for the devices subscribed "
 		"to %s; follow with: fleetgate queue --repo %s\n", branch, u->new_id.hex,
-		job.id, branch, git_dir);
-	fg_serverlog(policy, "post-receive", "ref", u->refname, "new", u->new_id.hex,
-		     "verdict", "queued", "job", id, "pusher", pusher, NULL);
+		job.id, branch, p->git_dir);
+	fg_serverlog(p->policy, "post-receive", "ref", u->refname, "new", u->new_id.hex,
+		     "verdict", "queued", "job", id, "pusher", p->pusher, NULL);
 	return 0;
 }
 
@@ -107,12 +88,10 @@ static bool moved_wants_rollout(const struct fg_policy *policy, const char *push
 /* Rule moved-devices: a push to the subscriptions branch that moves devices
  * to another branch also rolls that branch out at its tip, so a moved
  * device gets its new branch's state now, not at that branch's next push. */
-static int queue_moved(const struct fg_post_receive_input *in,
-		       const struct fg_policy *policy, const char *git_dir,
-		       const char *spool, const struct fg_ref_update *u,
-		       const char *branch, const char *pusher, bool dry_run)
+static int queue_moved(const struct post *p, const struct fg_ref_update *u,
+		       const char *branch)
 {
-	const char *subs = policy ? fg_policy_subscriptions_branch(policy) : NULL;
+	const char *subs = p->policy ? fg_policy_subscriptions_branch(p->policy) : NULL;
 	struct fg_rollout_moved moved = { NULL, NULL, 0 };
 	struct fg_error err = FG_ERROR_INIT;
 	size_t i;
@@ -120,31 +99,66 @@ static int queue_moved(const struct fg_post_receive_input *in,
 
 	if (!subs || strcmp(subs, branch))
 		return 0;
-	if (fg_rollout_moved_to(&moved, git_dir, u->old_id.hex, u->new_id.hex, &err) < 0) {
-		fprintf(in->out, "fleetgate: WARNING: %s %.7s: cannot tell which branches "
+	if (fg_rollout_moved_to(&moved, p->git_dir, u->old_id.hex, u->new_id.hex, &err) < 0) {
+		fprintf(p->in->out, "fleetgate: WARNING: %s %.7s: cannot tell which branches "
 			"gained devices (%s); roll them out with 'fleetgate rollout --repo "
-			"%s BRANCH'\n", branch, u->new_id.hex, err.message, git_dir);
-		fg_serverlog(policy, "post-receive", "ref", u->refname, "new", u->new_id.hex,
+			"%s BRANCH'\n", branch, u->new_id.hex, err.message, p->git_dir);
+		fg_serverlog(p->policy, "post-receive", "ref", u->refname, "new", u->new_id.hex,
 			     "verdict", "moved-unknown", "error", err.message, NULL);
 		return 0;
 	}
 	for (i = 0; rc == 0 && i < moved.count; i++) {
 		struct fg_ref_update m = { NULL, { { 0 } }, { { 0 } } };
 
-		if (!moved_wants_rollout(policy, branch, moved.branches[i]))
+		if (!moved_wants_rollout(p->policy, branch, moved.branches[i]))
 			continue;
 		m.refname = fg_asprintf("refs/heads/%s", moved.branches[i]);
 		fg_oid_parse(&m.old_id, moved.tips[i], strlen(moved.tips[i]));
 		m.new_id = m.old_id;
-		fprintf(in->out, "fleetgate: %s %.7s moves devices to %s; %s is rolled out "
+		fprintf(p->in->out, "fleetgate: %s %.7s moves devices to %s; %s is rolled out "
 			"at %.7s (moved-devices)\n", branch, u->new_id.hex, moved.branches[i],
 			moved.branches[i], moved.tips[i]);
-		rc = m.refname ? queue_branch(in, policy, git_dir, spool, &m,
-					      moved.branches[i], pusher, dry_run) : FG_ENOMEM;
+		rc = m.refname ? queue_branch(p, &m, moved.branches[i]) : FG_ENOMEM;
 		free(m.refname);
 	}
 	fg_rollout_moved_release(&moved);
 	return rc;
+}
+
+/* Only fleetgate's pre-receive judges a push: a forge that replaced it
+ * (gitolite's `option hook.pre-receive`) must not get its pushes rolled
+ * out. */
+static void refuse_unjudged(const struct post *p, const struct fg_ref_update *u)
+{
+	fprintf(p->in->out, "fleetgate: %s was not judged by fleetgate's pre-receive; "
+		"nothing is rolled out (tell the server admin: the pre-receive hook is "
+		"not fleetgate's)\n", u->refname);
+	fg_serverlog(p->policy, "post-receive", "ref", u->refname, "new", u->new_id.hex,
+		     "verdict", "unjudged", "pusher", p->pusher, NULL);
+}
+
+/* One updated ref: 1 when a job was queued, 0 when none was due, a negative
+ * FG_E* code when it could not be written (already reported). */
+static int handle_update(const struct post *p, const struct fg_ref_update *u)
+{
+	const char *branch = fg_ref_branch_name(u->refname);
+
+	if (!branch || !branch_wants_rollout(p->policy, branch))
+		return 0;
+	if (!fg_judged_has(p->git_dir, u)) {
+		refuse_unjudged(p, u);
+		return 0;
+	}
+	if (p->skip) {
+		fprintf(p->in->out, "fleetgate: %s %.7s: rollout skipped at %s's request "
+			"(fleetgate.skip-rollout)\n", branch, u->new_id.hex, p->pusher);
+		fg_serverlog(p->policy, "post-receive", "ref", u->refname, "new",
+			     u->new_id.hex, "verdict", "skipped", "pusher", p->pusher, NULL);
+		return 0;
+	}
+	if (queue_branch(p, u, branch) < 0 || queue_moved(p, u, branch) < 0)
+		return FG_EIO;
+	return 1;
 }
 
 static bool skip_allowed(const struct fg_post_receive_input *in,
@@ -187,6 +201,33 @@ static struct fg_policy *load_policy(const struct fg_post_receive_input *in,
 	return policy;
 }
 
+/* Every ref: its job, and its record from pre-receive consumed once acted
+ * on (kept when the job could not be written). */
+static int handle_updates(const struct post *p, const struct fg_ref_updates *updates)
+{
+	bool queued = false;
+	size_t i;
+	int rc = 0, r;
+
+	for (i = 0; i < updates->count; i++) {
+		const struct fg_ref_update *u = &updates->items[i];
+
+		if (fg_oid_is_zero(&u->new_id))
+			continue;
+		r = handle_update(p, u);
+		if (r < 0)
+			rc = r;
+		else
+			fg_judged_remove(p->git_dir, u);
+		queued |= r > 0;
+	}
+	if (queued && !p->in->no_worker &&
+	    fg_post_receive_spawn_worker(p->in->fleetgate, p->git_dir) < 0)
+		fprintf(p->in->out, "fleetgate: WARNING: could not start a worker; the jobs "
+			"wait for the next 'fleetgate queue run' (systemd timer)\n");
+	return rc;
+}
+
 int fg_post_receive_run(const struct fg_post_receive_input *in)
 {
 	struct fg_ref_updates updates = { NULL, 0 };
@@ -194,9 +235,7 @@ int fg_post_receive_run(const struct fg_post_receive_input *in)
 	struct fg_error err = FG_ERROR_INIT;
 	struct fg_policy *policy = NULL;
 	char *git_dir = NULL, *spool = NULL;
-	const char *pusher = fg_hook_pusher(in->lookup);
-	bool skip, dry_run, queued = false;
-	size_t i;
+	struct post p = { .in = in, .pusher = fg_hook_pusher(in->lookup) };
 	int rc = 0;
 
 	if (!(git_dir = resolve_git_dir(in))) {
@@ -222,39 +261,18 @@ int fg_post_receive_run(const struct fg_post_receive_input *in)
 		fprintf(in->out, "fleetgate: WARNING: push options ignored (%s); the "
 			"rollout is queued as if none had been given\n", err.message);
 		fg_serverlog(policy, "post-receive", "verdict", "options-ignored",
-			     "error", err.message, "pusher", pusher, NULL);
+			     "error", err.message, "pusher", p.pusher, NULL);
 		fg_error_clear(&err);
 	}
-	spool = fg_post_receive_spool(policy, git_dir);
-	if (!spool) {
+	if (!(spool = fg_post_receive_spool(policy, git_dir))) {
 		rc = FG_ENOMEM;
 		goto out;
 	}
-	skip = skip_allowed(in, policy, &opts, pusher);
-	dry_run = fg_push_options_has(&opts, "fleetgate.dry-run");
-	for (i = 0; i < updates.count; i++) {
-		const struct fg_ref_update *u = &updates.items[i];
-		const char *branch = fg_ref_branch_name(u->refname);
-
-		if (!branch || fg_oid_is_zero(&u->new_id) ||
-		    !branch_wants_rollout(policy, branch))
-			continue;
-		if (skip) {
-			fprintf(in->out, "fleetgate: %s %.7s: rollout skipped at %s's request "
-				"(fleetgate.skip-rollout)\n", branch, u->new_id.hex, pusher);
-			fg_serverlog(policy, "post-receive", "ref", u->refname, "new",
-				     u->new_id.hex, "verdict", "skipped", "pusher", pusher, NULL);
-			continue;
-		}
-		if (queue_branch(in, policy, git_dir, spool, u, branch, pusher, dry_run) < 0 ||
-		    queue_moved(in, policy, git_dir, spool, u, branch, pusher, dry_run) < 0)
-			rc = FG_EIO;
-		else
-			queued |= !dry_run;
-	}
-	if (queued && !in->no_worker && fg_post_receive_spawn_worker(in->fleetgate, git_dir) < 0)
-		fprintf(in->out, "fleetgate: WARNING: could not start a worker; the jobs wait "
-			"for the next 'fleetgate queue run' (systemd timer)\n");
+	p.policy = policy;
+	p.git_dir = git_dir;
+	p.spool = spool;
+	p.skip = skip_allowed(in, policy, &opts, p.pusher);
+	rc = handle_updates(&p, &updates);
 out:
 	fg_ref_updates_release(&updates);
 	fg_push_options_release(&opts);

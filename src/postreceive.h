@@ -3,9 +3,13 @@
  *
  * Decides which updated branches get a rollout job (protected branches,
  * branches named literally as a promotion source such as develop, and the
- * fleet's default_branch), honours the push options fleetgate.skip-rollout
- * (only for pushers the policy allows) and fleetgate.dry-run, writes the
- * jobs durably and starts a detached worker. It prints one line per branch
+ * fleet's default_branch), honours the push option fleetgate.skip-rollout
+ * (only for pushers the policy allows), writes the jobs durably and starts
+ * a detached worker. It rolls out only updates fleetgate's pre-receive
+ * recorded as accepted (judged.h): any other is refused with the message
+ * "fleetgate: REF was not judged by fleetgate's pre-receive; nothing is
+ * rolled out ..." and logged as verdict=unjudged. (fleetgate.dry-run is
+ * pre-receive's: such a push never lands, see gate_dryrun.h.) It prints one line per branch
  * for the pusher and logs every decision. A policy without mender.url
  * means the server uses fleetgate as a promotion gate only: nothing is
  * queued then. A policy that cannot be read does not stop the queueing
@@ -24,7 +28,6 @@
 #include <stddef.h>
 #include <stdio.h>
 
-struct fg_job;
 struct fg_policy;
 
 struct fg_post_receive_input {
@@ -35,8 +38,6 @@ struct fg_post_receive_input {
 	FILE *out;             /* the pusher's terminal (stderr) */
 	const char *fleetgate; /* the worker binary; NULL: next to this one */
 	bool no_worker;        /* queue only (tests, or a timer drains) */
-	/* Prints the plan of a dry-run job to `out`; NULL: say how to get it. */
-	int (*dry_run)(const struct fg_policy *policy, const struct fg_job *job, FILE *out);
 };
 
 /* Returns 0 when every branch was queued or deliberately skipped, a

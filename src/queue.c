@@ -165,15 +165,24 @@ static int job_from_json(const json_t *o, struct fg_job *job, const char *path,
 	return 0;
 }
 
+/* A job is a few hundred bytes; anything near this is not one of ours. */
+#define JOB_MAX ((size_t)1 << 20)
+
 static int load_job_file(const char *path, struct fg_job *job, struct fg_error *err)
 {
 	json_error_t jerr;
-	json_t *o = json_load_file(path, JSON_REJECT_DUPLICATES, &jerr);
+	json_t *o = NULL;
+	char *text = NULL;
+	size_t len = 0;
 	int rc;
 
+	if ((rc = fg_read_file_bounded(&text, &len, path, JOB_MAX, err)) < 0)
+		return rc;
+	o = json_loadb(text, len, JSON_REJECT_DUPLICATES, &jerr);
+	free(text);
 	if (!o)
-		return fg_error_set(err, errno == ENOENT ? FG_ENOTFOUND : FG_EINVALID,
-				    "unable to read job '%s': %s", path, jerr.text);
+		return fg_error_set(err, FG_EINVALID, "unable to read job '%s': %s",
+				    path, jerr.text);
 	rc = job_from_json(o, job, path, err);
 	json_decref(o);
 	return rc;
@@ -190,8 +199,9 @@ static int next_id(const char *spool, unsigned long *out, struct fg_error *err)
 
 	if (!path)
 		return fg_error_oom(err);
-	fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0640);
-	if (fd < 0 || flock(fd, LOCK_EX) < 0) {
+	if ((rc = fg_open_regular(&fd, path, O_RDWR | O_CREAT, 0640, err)) < 0)
+		goto out;
+	if (flock(fd, LOCK_EX) < 0) {
 		rc = io_error(err, "lock", path);
 		goto out;
 	}
@@ -390,7 +400,10 @@ static int run_one(const char *spool, struct fg_job *job, fg_job_executor exec,
 		stats->done++;
 	} else {
 		job->last_error = fg_strdup(run_err.message);
-		if (job->attempts >= FG_QUEUE_MAX_ATTEMPTS) {
+		/* FG_EPERM: Mender refused the credentials (401/403) or a
+		 * credential file is unsafe; retrying for 40 minutes would only
+		 * hide that an admin must act */
+		if (rc == FG_EPERM || job->attempts >= FG_QUEUE_MAX_ATTEMPTS) {
 			job->state = FG_JOB_FAILED;
 			stats->failed++;
 		} else {
@@ -495,11 +508,10 @@ static int drain_once(const char *spool, const char *lock, fg_job_executor exec,
 		      void *ctx, const struct fg_queue_run_options *opts,
 		      struct fg_queue_run_stats *stats, struct fg_error *err)
 {
-	int fd = open(lock, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0640);
-	int rc;
+	int fd, rc;
 
-	if (fd < 0)
-		return io_error(err, "open", lock);
+	if ((rc = fg_open_regular(&fd, lock, O_RDWR | O_CREAT, 0640, err)) < 0)
+		return rc;
 	if (flock(fd, LOCK_EX | LOCK_NB) < 0)
 		rc = errno == EWOULDBLOCK ? 1 : io_error(err, "lock", lock);
 	else

@@ -30,7 +30,9 @@ enum fg_job_state {
 	FG_JOB_QUEUED,      /* waiting (first run or a retry at next_attempt) */
 	FG_JOB_RUNNING,     /* a worker took it; back to queued if that worker died */
 	FG_JOB_DONE,
-	FG_JOB_FAILED,      /* retries exhausted; `fleetgate queue retry` revives it */
+	FG_JOB_FAILED,      /* retries exhausted, or FG_EPERM at once (Mender
+			     * refused the credentials, an unsafe credential
+			     * file); `fleetgate queue retry` revives it */
 	FG_JOB_SUPERSEDED,  /* a newer job of the same branch replaced it */
 	FG_JOB_DROPPED      /* removed by hand with `fleetgate queue drop` */
 };
@@ -57,7 +59,8 @@ struct fg_job_list {
 };
 
 /* Runs one job. Returns 0 on success with *outcome a new reference (may be
- * NULL), or a negative code with err set; the queue then retries later. */
+ * NULL), or a negative code with err set; the queue then retries later,
+ * except after FG_EPERM, which no retry heals: the job fails at once. */
 typedef int (*fg_job_executor)(void *ctx, const struct fg_job *job, json_t **outcome,
 			       struct fg_error *err);
 

@@ -94,6 +94,17 @@ static int check_branch(const struct fg_rollout_options *o, struct fg_error *err
 	return 0;
 }
 
+static int add_objects(git_repository *repo, const char *dir)
+{
+	git_odb *odb = NULL;
+	int rc = git_repository_odb(&odb, repo);
+
+	if (rc == 0)
+		rc = git_odb_add_disk_alternate(odb, dir);
+	git_odb_free(odb);
+	return rc;
+}
+
 static int open_repo(struct run *r, struct fg_error *err)
 {
 	const struct fg_rollout_options *o = r->o;
@@ -106,6 +117,8 @@ static int open_repo(struct run *r, struct fg_error *err)
 	if (git_repository_open_ext(&r->repo, o->git_dir, GIT_REPOSITORY_OPEN_NO_SEARCH,
 				    NULL) < 0)
 		return git_fail(err, FG_ENOTFOUND, o->git_dir);
+	if (o->quarantine && add_objects(r->repo, o->quarantine) < 0)
+		return git_fail(err, FG_ENOTFOUND, o->quarantine);
 	if (!realpath(o->git_dir, r->git_dir))
 		return fg_error_set(err, FG_ENOTFOUND, "%s: %s", o->git_dir, strerror(errno));
 	r->state_dir = o->state_dir ? fg_strdup(o->state_dir) :
@@ -518,7 +531,8 @@ static int finish(struct run *r, json_t **report, struct fg_error *err)
 	if (r->failed) {
 		*err = r->first;
 		fg_error_prefix(err, "%zu Mender call(s) failed; the first", r->failed);
-		return err->code = FG_ENET;
+		/* refused credentials stay FG_EPERM: the queue fails the job */
+		return err->code = r->first.code == FG_EPERM ? FG_EPERM : FG_ENET;
 	}
 	return remember(r, *report);
 }

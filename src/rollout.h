@@ -43,6 +43,9 @@ struct fg_rollout_options {
 	const char *secrets_dir;
 	const char *state_dir;        /* where the last rolled-out commit is kept;
 				       * NULL: <git_dir>/fleetgate */
+	const char *quarantine;       /* objects read besides the repository's:
+				       * git's quarantine while a pre-receive
+				       * hook runs (a dry-run push); may be NULL */
 	bool dry_run;                 /* plan only: change nothing */
 	bool full;                    /* reconcile every subscriber's configuration */
 	FILE *progress;               /* a progress line goes here; NULL: none */
@@ -67,10 +70,12 @@ struct fg_rollout_options {
  * Returns 0 when everything planned was applied (or nothing was needed),
  * FG_ENET when Mender could not be reached or a call kept failing (the
  * caller retries later; what was done is idempotent; err names the call,
- * the HTTP status and Mender's message), FG_EPERM when there is no policy
- * or the policy does not roll out the branch (rule rollout-branches), other
- * FG_E* codes for bad input (branch or commit missing, broken fleet files,
- * unreadable or unsafe secret, no Mender URL). */
+ * the HTTP status and Mender's message), FG_EPERM when there is no policy,
+ * the policy does not roll out the branch (rule rollout-branches), Mender
+ * refused the credentials (HTTP 401/403; err names the credential file and
+ * what to do, never its content) or a secret file is unsafe, other FG_E*
+ * codes for bad input (branch or commit missing, broken fleet files, no
+ * Mender URL). */
 int fg_rollout_run(const struct fg_rollout_options *opts, json_t **report,
 		   struct fg_error *err);
 

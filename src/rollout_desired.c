@@ -12,6 +12,7 @@
 
 #include "buf.h"
 #include "fleet.h"
+#include "fsutil.h"
 #include "policy.h"
 #include "tree_source.h"
 
@@ -23,63 +24,26 @@ static int secret_name_ok(const char *name)
 	       strlen(name) < 256;
 }
 
-static int check_secret_fd(int fd, const char *name, struct fg_error *err)
+/* A secret file holds the value and perhaps a final line break. */
+static int check_secret_text(char *buf, size_t *len, const char *name,
+			     struct fg_error *err)
 {
-	struct stat st;
-
-	if (fstat(fd, &st) < 0)
-		return fg_error_set(err, FG_EIO, "secret '%s': %s", name, strerror(errno));
-	if (!S_ISREG(st.st_mode))
-		return fg_error_set(err, FG_EPERM, "secret '%s' is not a regular file", name);
-	if (st.st_mode & 077)
-		return fg_error_set(err, FG_EPERM, "secret '%s' is readable or writable "
-				    "by others (mode %03o); chmod 600 it", name,
-				    (unsigned)(st.st_mode & 0777));
-	if (st.st_uid != geteuid())
-		return fg_error_set(err, FG_EPERM, "secret '%s' is not owned by the "
-				    "server user", name);
-	return 0;
-}
-
-static int read_secret_fd(int fd, const char *name, char **out, struct fg_error *err)
-{
-	char *buf = malloc(FG_FLEET_VALUE_MAX + 2);
-	size_t len = 0;
-	ssize_t r;
-
-	if (!buf)
-		return fg_error_oom(err);
-	while (len <= FG_FLEET_VALUE_MAX &&
-	       (r = read(fd, buf + len, FG_FLEET_VALUE_MAX + 1 - len)) != 0) {
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r < 0) {
-			free(buf);
-			return fg_error_set(err, FG_EIO, "secret '%s': %s", name,
-					    strerror(errno));
-		}
-		len += (size_t)r;
-	}
-	if (len > 0 && buf[len - 1] == '\n')
-		len--;
-	if (len > 0 && buf[len - 1] == '\r')
-		len--;
-	buf[len] = '\0';
-	if (len > FG_FLEET_VALUE_MAX || len != strlen(buf)) {
-		explicit_bzero(buf, FG_FLEET_VALUE_MAX + 2);
-		free(buf);
+	if (*len > 0 && buf[*len - 1] == '\n')
+		buf[--*len] = '\0';
+	if (*len > 0 && buf[*len - 1] == '\r')
+		buf[--*len] = '\0';
+	if (*len > FG_FLEET_VALUE_MAX)
 		return fg_error_set(err, FG_EINVALID, "secret '%s' is longer than %d "
-				    "bytes or holds a NUL byte", name, FG_FLEET_VALUE_MAX);
-	}
-	*out = buf;
+				    "bytes", name, FG_FLEET_VALUE_MAX);
 	return 0;
 }
 
 int fg_rollout_read_secret(const char *dir, const char *name, char **out,
 			   struct fg_error *err)
 {
-	char *path;
-	int fd, rc;
+	char *path, *buf = NULL;
+	size_t len = 0;
+	int rc;
 
 	*out = NULL;
 	if (!dir)
@@ -90,18 +54,19 @@ int fg_rollout_read_secret(const char *dir, const char *name, char **out,
 				    "file name", name);
 	if (!(path = fg_asprintf("%s/%s", dir, name)))
 		return fg_error_oom(err);
-	fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK);
+	/* + 2: the value may end in a CR LF that is not part of it */
+	rc = fg_read_secret_file(&buf, &len, path, FG_FLEET_VALUE_MAX + 2, err);
 	free(path);
-	if (fd < 0)
-		return fg_error_set(err, errno == ENOENT ? FG_ENOTFOUND :
-				    errno == ELOOP ? FG_EPERM : FG_EIO,
-				    "secret '%s' cannot be read from %s: %s", name, dir,
-				    errno == ELOOP ? "it is a symbolic link" : strerror(errno));
-	rc = check_secret_fd(fd, name, err);
-	if (rc == 0)
-		rc = read_secret_fd(fd, name, out, err);
-	close(fd);
-	return rc;
+	if (rc < 0) {
+		fg_error_prefix(err, "secret '%s'", name);
+		return rc;
+	}
+	if ((rc = check_secret_text(buf, &len, name, err)) < 0) {
+		fg_secret_free(buf, len);
+		return rc;
+	}
+	*out = buf;
+	return 0;
 }
 
 /* The value of a secret, read once per run. Borrowed from d->secrets. */

@@ -14,10 +14,12 @@
 
 #include "buf.h"
 #include "fleet.h"
+#include "fsutil.h"
 
 #define STATE_FILE "rollout-state.json"
 #define LOCK_FILE "rollout-state.lock"
 #define SUBS_MAX ((size_t)256 << 20)
+#define STATE_MAX ((size_t)64 << 20)
 
 /* ---- id lists ---- */
 
@@ -135,23 +137,30 @@ static int subs_name(char *out, size_t size, const char *git_dir, const char *br
 static json_t *load_state(const char *dir, struct fg_error *err)
 {
 	char *path = fg_asprintf("%s/" STATE_FILE, dir);
-	json_error_t je;
-	json_t *root;
+	json_error_t je = { .text = "" };
+	json_t *root = NULL;
+	char *text = NULL;
+	size_t len = 0;
+	int rc;
 
 	if (!path) {
 		fg_error_oom(err);
 		return NULL;
 	}
-	root = json_load_file(path, JSON_REJECT_DUPLICATES, &je);
-	if (!root && access(path, F_OK) < 0)
+	rc = fg_read_file_bounded(&text, &len, path, STATE_MAX, err);
+	if (rc == FG_ENOTFOUND)
 		root = json_pack("{s:i, s:{}}", "version", 1, "repositories");
-	else if (!root || !json_is_object(json_object_get(root, "repositories"))) {
+	else if (rc < 0)
+		fg_error_prefix(err, "rollout state");
+	else if (!(root = json_loadb(text, len, JSON_REJECT_DUPLICATES, &je)) ||
+		 !json_is_object(json_object_get(root, "repositories"))) {
 		fg_error_set(err, FG_EINVALID, "%s: %s; remove it to start over "
 			     "(the next rollout is then a full one)", path,
 			     root ? "no 'repositories' object" : je.text);
 		json_decref(root);
 		root = NULL;
 	}
+	free(text);
 	free(path);
 	return root;
 }
@@ -160,23 +169,21 @@ static int read_subs(const char *dir, const char *name, struct fg_rollout_ids *s
 		     struct fg_error *err)
 {
 	char *path = fg_asprintf("%s/%s", dir, name), *p, *nl;
-	struct fg_buf b = FG_BUF_INIT;
-	FILE *f = path ? fopen(path, "re") : NULL;
-	char chunk[65536];
-	size_t n;
-	int rc = 0;
+	size_t len = 0;
+	int rc;
 
+	if (!path)
+		return fg_error_oom(err);
+	rc = fg_read_file_bounded(&subs->blob, &len, path, SUBS_MAX, err);
 	free(path);
-	if (!f)
-		return FG_ENOTFOUND;
-	while (rc == 0 && (n = fread(chunk, 1, sizeof(chunk), f)) > 0)
-		rc = b.len + n > SUBS_MAX ? FG_ELIMIT : fg_buf_put(&b, chunk, n);
-	fclose(f);
-	if (rc < 0) {
-		fg_buf_release(&b);
-		return fg_error_set(err, rc, "state file %s is unreadable", name);
+	if (rc == FG_ENOTFOUND) {
+		fg_error_clear(err); /* no file yet: the caller rolls out in full */
+		return rc;
 	}
-	subs->blob = fg_buf_detach(&b);
+	if (rc < 0) {
+		fg_error_prefix(err, "state file %s is unreadable", name);
+		return rc;
+	}
 	for (p = subs->blob; p && *p; p = nl + 1) {
 		if (!(nl = strchr(p, '\n')))
 			break;
@@ -221,17 +228,18 @@ int fg_rollout_state_get(const char *state_dir, const char *git_dir,
 static int lock_state(const char *dir, struct fg_error *err)
 {
 	char *path = fg_asprintf("%s/" LOCK_FILE, dir);
-	int fd;
+	int fd, rc;
 
 	if (!path)
 		return fg_error_oom(err);
-	fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+	rc = fg_open_regular(&fd, path, O_RDWR | O_CREAT, 0600, err);
 	free(path);
-	if (fd < 0 || flock(fd, LOCK_EX) < 0) {
-		if (fd >= 0)
-			close(fd);
-		return fg_error_set(err, FG_EIO, "%s/" LOCK_FILE ": %s", dir,
-				    strerror(errno));
+	if (rc < 0)
+		return rc;
+	if (flock(fd, LOCK_EX) < 0) {
+		rc = fg_error_set(err, FG_EIO, "%s/" LOCK_FILE ": %s", dir, strerror(errno));
+		close(fd);
+		return rc;
 	}
 	return fd;
 }

@@ -1,5 +1,6 @@
 #include "serverlog.h"
 #include "buf.h"
+#include "fsutil.h"
 #include "policy.h"
 
 #include <fcntl.h>
@@ -40,9 +41,12 @@ static void put_value(struct fg_buf *b, const char *v)
 
 static void write_file(const char *path, const char *line, size_t len)
 {
-	int fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0640);
+	int fd;
 
-	if (fd < 0 || write(fd, line, len) != (ssize_t)len)
+	/* a FIFO or link planted at the log path must neither hang the hook
+	 * nor redirect the line */
+	if (fg_open_regular(&fd, path, O_WRONLY | O_APPEND | O_CREAT, 0640, NULL) < 0 ||
+	    write(fd, line, len) != (ssize_t)len)
 		fprintf(stderr, "fleetgate: warning: unable to write the server log '%s'\n",
 			path);
 	if (fd >= 0)

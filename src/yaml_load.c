@@ -1,4 +1,5 @@
 #include "yaml_load.h"
+#include "fsutil.h"
 #include "buf.h"
 
 #include <errno.h>
@@ -629,8 +630,7 @@ int fg_yaml_load_file(struct fg_yaml_doc **out, const char *path,
 	struct loader l;
 	struct stat st;
 	char *data = NULL;
-	size_t got = 0;
-	ssize_t n;
+	size_t len = 0;
 	int fd, rc;
 
 	*out = NULL;
@@ -639,41 +639,19 @@ int fg_yaml_load_file(struct fg_yaml_doc **out, const char *path,
 	memset(&l, 0, sizeof(l));
 	l.path = path;
 	l.err = err;
-	/* O_NONBLOCK: a FIFO planted under the path must not hang the hook in
-	 * open(); it is refused as "not a regular file" below. */
-	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
-	if (fd < 0)
-		return fg_error_set(err, errno == ENOENT ? FG_ENOTFOUND : FG_EIO,
-				    "unable to open '%s': %s", path, strerror(errno));
-	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
-		close(fd);
-		return fg_error_set(err, FG_EIO, "'%s' is not a regular file", path);
-	}
-	if ((unsigned long long)st.st_size > limits->max_bytes) {
-		close(fd);
-		return fail_at(&l, FG_ELIMIT, &origin,
-			       "file is %lld bytes, more than the limit of %zu; split it",
-			       (long long)st.st_size, limits->max_bytes);
-	}
-	data = malloc((size_t)st.st_size + 1);
-	if (!data) {
-		close(fd);
-		return fg_error_oom(err);
-	}
-	while (got < (size_t)st.st_size) {
-		n = read(fd, data + got, (size_t)st.st_size - got);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			break;
-		got += (size_t)n;
-	}
+	if ((rc = fg_open_regular(&fd, path, O_RDONLY, 0, err)) < 0)
+		return rc;
+	rc = fg_read_fd_bounded(&data, &len, fd, limits->max_bytes, err);
+	if (rc == FG_ELIMIT && fstat(fd, &st) == 0)
+		rc = fail_at(&l, FG_ELIMIT, &origin,
+			     "file is %lld bytes, more than the limit of %zu; split it",
+			     (long long)st.st_size, limits->max_bytes);
+	else if (rc < 0)
+		fg_error_prefix(err, "'%s'", path);
 	close(fd);
-	if (got != (size_t)st.st_size) {
-		free(data);
-		return fg_error_set(err, FG_EIO, "unable to read '%s'", path);
-	}
-	rc = fg_yaml_load_buffer(out, path, data, got, limits, err);
+	if (rc < 0)
+		return rc;
+	rc = fg_yaml_load_buffer(out, path, data, len, limits, err);
 	free(data);
 	return rc;
 }

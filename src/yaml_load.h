@@ -51,8 +51,9 @@ int fg_yaml_load_buffer(struct fg_yaml_doc **out, const char *path,
 			struct fg_error *err);
 
 /* Reads a regular file and parses it as above; refuses a file larger than
- * limits->max_bytes from its size before reading. FG_ENOTFOUND/FG_EIO when it
- * cannot be read. */
+ * limits->max_bytes from its size before reading. The file is opened with
+ * fg_open_regular (fsutil.h): FG_ENOTFOUND, FG_EPERM for a symbolic link,
+ * FG_EINVALID for a FIFO, folder or device, FG_EIO when it cannot be read. */
 int fg_yaml_load_file(struct fg_yaml_doc **out, const char *path,
 		      const struct fg_yaml_limits *limits,
 		      struct fg_error *err);

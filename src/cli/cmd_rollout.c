@@ -127,6 +127,10 @@ static int run(int argc, char **argv, bool plan)
 	}
 	a.o.policy = policy;
 	a.o.dry_run = plan;
+	/* set by git only while a pre-receive hook runs: the pushed commits
+	 * of a dry-run push wait there (gate_dryrun.h) */
+	if (plan)
+		a.o.quarantine = getenv("GIT_QUARANTINE_PATH");
 	a.o.text_report = a.json ? NULL : stdout;
 	a.o.json_report = a.json ? stdout : NULL;
 	a.o.progress = !plan && isatty(STDERR_FILENO) ? stderr : NULL;

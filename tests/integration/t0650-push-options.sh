@@ -3,7 +3,8 @@
 # metacharacters and hostile or over-long push options are queued, printed
 # and logged literally, and no command they spell is ever run (each would
 # create a file; none may exist). fleetgate.skip-rollout is honoured only
-# for pushers under rollout.skip_allowed; fleetgate.dry-run schedules nothing.
+# for pushers under rollout.skip_allowed; fleetgate.dry-run shows the plan
+# and pushes nothing (so it is no way around rollout.skip_allowed).
 # The server needs receive.advertisePushOptions=true (fg_bare sets it).
 # shellcheck disable=SC2016 # hostile strings are meant literally
 . "${FG_SRCDIR:-$(cd "$(dirname "$0")/../.." && pwd)}/tests/integration/lib.sh"
@@ -107,21 +108,43 @@ fg06_eq "no job for alice's push" "$before" "$(njobs)"
 fg_ok "server log: skipped, by alice" \
 	fg06_log_has "event=post-receive ref=refs/heads/develop new=$(fg_rev "$w" develop) verdict=skipped pusher=alice"
 
-# ---- fleetgate.dry-run: a real change to main and canary, nothing scheduled
+# ---- fleetgate.dry-run: the plan is shown, nothing is pushed
 [ -z "$engine" ] || fg06_wait_idle "$srv" 30 || fg_bail "jobs did not finish: $(fg06_jobs "$srv")"
 deps_before=$(fg06_dbl deployments)
 fg06_fleet "$w" pi4-v2 pi3-v1
+dev_before=$(fg_server_ref "$srv" refs/heads/develop)
+before=$(njobs)
 fg_push "$w" -o fleetgate.dry-run develop
-fg_accepted "develop with pi4-v2, dry run"
+if [ "$FG_RC" -ne 0 ] && fg_out_has "remote: fleetgate: dry run: nothing was pushed"; then
+	fg_pass "a dry-run push of develop fails with 'dry run: nothing was pushed'"
+else
+	fg_fail "a dry-run push of develop fails with 'dry run: nothing was pushed'" "$(cat "$FG_OUT")"
+fi
+fg_ref_is "$srv" refs/heads/develop "$dev_before" "the dry run did not move develop"
+fg_ok "the pusher is told it is a dry run, with the plan" \
+	fg_out_has_re "^remote: fleetgate: develop [0-9a-f]{7}: dry run \(fleetgate.dry-run\); the plan:"
+fg_hasnt "no job line for the dry run" "queued as job"
+fg06_hooks_clean "the hooks report no memory error (dry run)"
+fg_ok "server log: the dry run is logged as what it is" \
+	fg06_log_has "event=pre-receive ref=refs/heads/develop old=$dev_before new=$(fg_rev "$w" develop) verdict=reject rule=dry-run"
+fg_push "$w" develop
+fg_accepted "develop with pi4-v2, for real"
 fg_fetch "$w"
 fg_checkout "$w" main
 fg_merge "$w" --no-ff -m "Merge develop into main" origin/develop
+main_before=$(fg_server_ref "$srv" refs/heads/main)
+[ -z "$engine" ] || fg06_wait_idle "$srv" 30 || fg_bail "jobs did not finish: $(fg06_jobs "$srv")"
+deps_before=$(fg06_dbl deployments)
 before=$(njobs)
-fg_push "$w" -o fleetgate.dry-run main
-fg_accepted "main with pi4-v2, dry run"
-fg_ok "the pusher is told it is a dry run" fg_out_has_re "^remote: fleetgate: main [0-9a-f]{7}: dry run"
-fg_hasnt "no job line for the dry run" "queued as job"
-fg06_hooks_clean "the hooks report no memory error (dry run)"
+# carol may not skip rollouts: a dry run must not be her way to land main
+# with no rollout
+fg_push_env REMOTE_USER=carol "$w" -o fleetgate.dry-run main
+if [ "$FG_RC" -ne 0 ] && fg_out_has "remote: fleetgate: dry run: nothing was pushed"; then
+	fg_pass "carol's dry run of main is refused as a push"
+else
+	fg_fail "carol's dry run of main is refused as a push" "$(cat "$FG_OUT")"
+fi
+fg_ref_is "$srv" refs/heads/main "$main_before" "main did not move: nothing landed without its rollout"
 if [ -n "$engine" ]; then
 	fg_ok "the dry run prints the plan: main's device would get pi4-v2" \
 		sh -c 'grep "^remote: " "$1" | grep "$2" | grep -q "pi4-v2"' sh "$FG_OUT" "$M1"
@@ -129,6 +152,13 @@ fi
 fg06_eq "a dry run queues no job" "$before" "$(njobs)"
 fg06_wait_worker "$srv/fleetgate/spool" 30
 fg06_eq "a dry run deploys nothing" "$deps_before" "$(fg06_dbl deployments)"
+# a dry run that the rules refuse is refused for its rule, plans nothing
+fg_checkout "$w" canary origin/canary
+fg_commit "$w" notes.txt "direct to canary"
+fg_push "$w" -o fleetgate.dry-run canary
+fg_rejected "a dry run of a direct commit to canary is rejected for its rule" refs/heads/canary direct-commit
+fg_hasnt "no plan for a push the rules refuse" "the plan:"
+fg_hasnt "and no dry-run line" "dry run: nothing was pushed"
 
 # ---- nothing any hostile string spelled was run
 fg06_wait_worker "$srv/fleetgate/spool" 30

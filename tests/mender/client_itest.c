@@ -507,15 +507,34 @@ static void test_wrong_credentials(void)
 	m = open_with("wrong-token", NULL, NULL, &err);
 	if (m)
 		rc = fg_mender_search_devices(m, &d, &err);
-	ok(m && rc == FG_ENET && strstr(err.message, "HTTP 401") &&
+	ok(m && rc == FG_EPERM && strstr(err.message, "HTTP 401") &&
 	   strstr(err.message, "POST /api/management/v2/inventory/filters/search") &&
+	   strstr(err.message, "Mender refused the credentials") &&
+	   strstr(err.message, "mender.token_file '") && strstr(err.message, "wrong-token'") &&
 	   !strstr(err.message, WRONG_TOKEN) && !strstr(err.message, TOKEN),
-	   "a wrong token is a clear 401 that does not show it: %s", err.message);
+	   "a wrong token is a clear 401 that names the token file, not the token: %s",
+	   err.message);
+	fg_mender_close(m);
+	fg_mender_devices_release(&d);
+
+	/* a token without the rights: 403, once, never retried */
+	m = open_with("token", NULL, NULL, &err);
+	reset_requests();
+	ctl_do("POST", "/_double/faults",
+	       "{\"match\": \"^POST .*/inventory/filters/search\", \"count\": 5, "
+	       "\"status\": 403}");
+	rc = m ? fg_mender_search_devices(m, &d, &err) : -1;
+	ok(rc == FG_EPERM && strstr(err.message, "HTTP 403") &&
+	   strstr(err.message, "mender.token_file") && !strstr(err.message, TOKEN) &&
+	   count_requests("POST", "/inventory/filters/search") == 1,
+	   "a 403 is not retried and says what to do: %s", err.message);
+	ctl_do("POST", "/_double/faults/clear", NULL);
 	fg_mender_close(m);
 	fg_mender_devices_release(&d);
 
 	m = open_with(NULL, "user", "bad-password", &err);
-	ok(!m && strstr(err.message, "HTTP 401") && strstr(err.message, "auth/login") &&
+	ok(!m && err.code == FG_EPERM && strstr(err.message, "HTTP 401") &&
+	   strstr(err.message, "auth/login") && strstr(err.message, "mender.password_file") &&
 	   !strstr(err.message, PASSWORD), "a wrong password is a clear 401: %s", err.message);
 	fg_mender_close(m);
 }
@@ -714,7 +733,7 @@ int main(void)
 		return 1;
 	}
 	free(script);
-	printf("1..%d\n", 26 + CONTRACT_TESTS);
+	printf("1..%d\n", 27 + CONTRACT_TESTS);
 	m = open_with("token", NULL, NULL, &err);
 	diag("open", &err);
 	ok(m != NULL, "open with a token file");

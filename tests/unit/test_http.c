@@ -8,8 +8,10 @@
 
 #include "http.h"
 
-static const struct fg_http_opts opts = { "http://127.0.0.1", NULL, 1000, 1000,
-	4, 500, 8000, 1024, 4 };
+static const struct fg_http_opts opts = { .base_url = "http://127.0.0.1",
+	.connect_timeout_ms = 1000, .timeout_ms = 1000, .max_retries = 4,
+	.backoff_base_ms = 500, .backoff_max_ms = 8000, .max_body = 1024,
+	.max_parallel = 4 };
 
 static void test_retryable_statuses(void **state)
 {

@@ -17,6 +17,7 @@ struct exec_log {
 	char ran[16][64]; /* "branch@new" per call */
 	int calls;
 	int fail_first;   /* fail this many calls */
+	int fail_code;    /* with this code; 0: FG_ENET */
 };
 
 static int fake_exec(void *ctx, const struct fg_job *job, json_t **outcome,
@@ -27,7 +28,10 @@ static int fake_exec(void *ctx, const struct fg_job *job, json_t **outcome,
 	snprintf(log->ran[log->calls % 16], 64, "%s@%s", job->branch, job->new_id);
 	log->calls++;
 	if (log->fail_first-- > 0)
-		return fg_error_set(err, FG_ENET, "mender is down");
+		return log->fail_code == FG_EPERM ?
+			fg_error_set(err, FG_EPERM, "GET /x: HTTP 401: Mender refused the "
+				     "credentials; the token in mender.token_file '/t' ...") :
+			fg_error_set(err, FG_ENET, "mender is down");
 	*outcome = json_pack("{s:i}", "deployments", 1);
 	return 0;
 }
@@ -156,6 +160,40 @@ static void test_retry_with_backoff_then_fail(void **state)
 	fg_job_release(&job);
 }
 
+/* Refused credentials (HTTP 401/403) are no outage: the job fails at the
+ * first attempt, with the message that says what to do, and `queue retry`
+ * runs it again once the token is replaced. */
+static void test_refused_credentials_fail_at_once(void **state)
+{
+	const char *spool = *state;
+	struct fg_queue_run_options opts = FG_QUEUE_RUN_OPTIONS_INIT;
+	struct fg_queue_run_stats stats;
+	struct fg_error err = FG_ERROR_INIT;
+	struct exec_log log = { .calls = 0, .fail_first = 100, .fail_code = FG_EPERM };
+	struct fg_job job;
+
+	add(spool, "production", "bbb");
+	opts.ignore_backoff = true;
+	assert_int_equal(fg_queue_run(spool, fake_exec, &log, &opts, &stats, &err), 0);
+	assert_int_equal(stats.failed, 1);
+	assert_int_equal(stats.retried, 0);
+	assert_int_equal(stats.next_due, 0);
+	assert_int_equal(fg_queue_get(spool, 1, &job, &err), 0);
+	assert_int_equal(job.state, FG_JOB_FAILED);
+	assert_int_equal(job.attempts, 1);
+	assert_non_null(strstr(job.last_error, "mender.token_file"));
+	fg_job_release(&job);
+	/* nothing is run again by later workers */
+	assert_int_equal(fg_queue_run(spool, fake_exec, &log, &opts, &stats, &err), 0);
+	assert_int_equal(log.calls, 1);
+	log.fail_first = 0;
+	assert_int_equal(fg_queue_retry(spool, 1, &err), 0);
+	assert_int_equal(fg_queue_run(spool, fake_exec, &log, &opts, &stats, &err), 0);
+	assert_int_equal(fg_queue_get(spool, 1, &job, &err), 0);
+	assert_int_equal(job.state, FG_JOB_DONE);
+	fg_job_release(&job);
+}
+
 static void test_drop_and_missing(void **state)
 {
 	const char *spool = *state;
@@ -257,6 +295,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_add_list_and_run, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_newer_job_supersedes, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_retry_with_backoff_then_fail, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_refused_credentials_fail_at_once, setup,
+						teardown),
 		cmocka_unit_test_setup_teardown(test_drop_and_missing, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_running_job_of_dead_worker_runs_again, setup,
 						teardown),

@@ -628,13 +628,14 @@ static void test_size_limit_checked_before_reading(void **state)
 	unlink(path);
 
 	/* not a regular file, and missing */
-	assert_int_equal(fg_yaml_load_file(&doc, dir, NULL, &err), FG_EIO);
+	assert_int_equal(fg_yaml_load_file(&doc, dir, NULL, &err), FG_EINVALID);
 	assert_non_null(strstr(err.message, "is not a regular file"));
 	assert_int_equal(fg_yaml_load_file(&doc, path, NULL, &err), FG_ENOTFOUND);
 	assert_non_null(strstr(err.message, "unable to open"));
 	/* a FIFO must be refused, not waited on */
 	assert_int_equal(mkfifo(path, 0600), 0);
-	assert_int_equal(fg_yaml_load_file(&doc, path, NULL, &err), FG_EIO);
+	assert_int_equal(fg_yaml_load_file(&doc, path, NULL, &err), FG_EINVALID);
+	assert_non_null(strstr(err.message, "is not a regular file but a FIFO"));
 	unlink(path);
 	rmdir(dir);
 	free(path);
