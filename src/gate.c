@@ -156,6 +156,10 @@ static void reject_verdict(struct gate *g, const struct fg_ref_update *u,
 		reject_ref(g, u, &v->at, fg_rule_name(v->rule), v->explanation, v->hint);
 		return;
 	}
+	say(g, "fleetgate: rejected %s (-> %s) %.7s: %s: %s; hint: %s", u->refname,
+	    v->target, v->at.hex, fg_rule_name(v->rule), v->explanation, v->hint);
+	g->result->rejected++;
+}
 
 static void judge_ref(struct gate *g, struct fg_promotion *ctx,
 		      struct fg_gate_fleet *gf, const struct fg_ref_updates *updates,
@@ -263,19 +267,6 @@ static void finish_push(struct gate *g, const struct fg_policy *policy,
 	log_outcomes(g, policy, updates);
 }
 
-/* A promotion verdict's line; a symbolic ref names the branch it was
- * judged as: "refs/heads/master (-> refs/heads/main)". */
-static void reject_verdict(struct gate *g, const struct fg_ref_update *u,
-			   const struct fg_verdict *v)
-{
-	if (!v->target[0]) {
-		reject_ref(g, u, &v->at, fg_rule_name(v->rule), v->explanation, v->hint);
-		return;
-	}
-	say(g, "fleetgate: rejected %s (-> %s) %.7s: %s: %s; hint: %s", u->refname,
-	    v->target, v->at.hex, fg_rule_name(v->rule), v->explanation, v->hint);
-	g->result->rejected++;
-}
 
 static void judge_updates(struct gate *g, struct fg_promotion *ctx,
 			  struct fg_gate_fleet *gf,
