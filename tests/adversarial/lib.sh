@@ -162,6 +162,16 @@ fa_restore() {
 	fg_fetch "$FA_W"
 }
 
+# fa_server_set BRANCH COMMIT: sets the server's branch to a commit of the
+# work repository directly (a fetch into the server: no hook runs), to
+# build a server state the rules would not let a push build.
+fa_server_set() {
+	git -C "$FA_W" update-ref refs/fa/set "$2" || fg_bail "update-ref refs/fa/set"
+	git -C "$FA_SRV" fetch -q "$FA_W/.git" "+refs/fa/set:refs/heads/$1" ||
+		fg_bail "cannot set $1 on the server"
+	git -C "$FA_W" update-ref -d refs/fa/set
+}
+
 # fa_commit_tree WORK TREE MESSAGE PARENT...: a commit object made with
 # git commit-tree (fresh timestamp); prints its id.
 fa_commit_tree() {

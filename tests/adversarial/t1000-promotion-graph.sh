@@ -7,7 +7,8 @@
 #   - X hidden as the first parent of a feature commit merged into main,
 #     then canary fast-forwarded to X (direct-commit)
 #   - a server symref (master -> main, prod -> production) as an alias of a
-#     protected branch (judged as the target, message names the alias)
+#     protected branch (judged as the target, message names the alias); a
+#     push to HEAD (the server's symref to main)
 #   - regressions: a tag object or a non-commit pushed to a protected
 #     branch, --atomic mixes, develop moved and main promoted in one push
 . "${FG_SRCDIR:-$(cd "$(dirname "$0")/../.." && pwd)}/tests/adversarial/lib.sh"
@@ -39,7 +40,7 @@ octopus() {
 
 	# The same octopus already on main (put there on the server): X is
 	# reachable from main, but not on its first-parent history.
-	git -C "$FA_SRV" update-ref refs/heads/main "$o" || fg_bail "update-ref"
+	fa_server_set main "$o"
 	canary0=$(fa_ref canary)
 	fa_push "$x:refs/heads/canary"
 	fa_rejected "canary fast-forward to X hidden in an octopus on main" \
@@ -67,7 +68,7 @@ side_parent() {
 		fg_pass "$FA_TAG: feature/x (X as Y's first parent) merged into main: a promotion of its content"
 	else
 		fg_fail "$FA_TAG: feature/x merged into main is a promotion" "$(cat "$FG_OUT")"
-		git -C "$FA_SRV" update-ref refs/heads/main "$m" || fg_bail "update-ref"
+		fa_server_set main "$m"
 	fi
 	canary0=$(fa_ref canary)
 	fa_push "$x:refs/heads/canary"
@@ -88,6 +89,10 @@ symref() {
 	fa_rejected "a direct commit pushed to master, a symref to main" \
 		refs/heads/master direct-commit
 	fa_unmoved main "$main0" "main unchanged (through master)"
+	# the server's HEAD is a symref to main too; git makes "HEAD" a new
+	# branch refs/heads/HEAD, never an update of main
+	fa_push direct:HEAD
+	fa_unmoved main "$main0" "main unchanged (a push to HEAD)"
 
 	prod0=$(fa_ref production)
 	fg_checkout "$FA_W" rel origin/production

@@ -10,8 +10,8 @@
 #   - a non-empty devices/.gitkeep; literal secrets under wifi_passphrase,
 #     wpa_psk, sshkey, accesskey (rule literal-secret, via the JSON of
 #     fleetgate check)
-#   - regressions: a symlink at fleet.yaml, a submodule and a symlink under
-#     devices/
+#   - a symlink at schemas/configuration.schema.json; regressions: a
+#     symlink at fleet.yaml, a submodule and a symlink under devices/
 . "${FG_SRCDIR:-$(cd "$(dirname "$0")/../.." && pwd)}/tests/adversarial/lib.sh"
 
 pol=$FG_TMP/policy.yaml
@@ -66,10 +66,8 @@ bad_schemas() {
 	fg_checkout "$FA_W" broken origin/develop
 	fg_commit "$FA_W" "$SCHEMA" '{"properties": {"kiosk_url": {"pattern": "("}}}' "broken schema"
 	fg_commit "$FA_W" "$SCHEMA" '{"type": "object"}' "fix the schema"
-	git -C "$FA_SRV" fetch -q "$FA_W/.git" "+refs/heads/broken:refs/heads/develop" ||
-		fg_bail "fetch into the server failed"
-	git -C "$FA_SRV" update-ref refs/heads/main "$(fg_rev "$FA_W" broken~1)" ||
-		fg_bail "update-ref main"
+	fa_server_set develop "$(fg_rev "$FA_W" broken)"
+	fa_server_set main "$(fg_rev "$FA_W" broken~1)"
 	fa_push "$(fg_rev "$FA_W" broken):refs/heads/main"
 	fg_accepted "$FA_TAG: main with an unusable schema takes the promotion that fixes it"
 	fg_ref_is "$FA_SRV" refs/heads/main "$(fg_rev "$FA_W" broken)" "$FA_TAG: main has the fixed schema"
@@ -150,6 +148,19 @@ regressions() {
 	fa_push try:refs/heads/develop
 	fa_rejected "a symlink under devices/" refs/heads/develop fleet-invalid
 	fa_unmoved develop "$before" "develop unchanged (symlink device)"
+
+	fg_checkout "$FA_W" try origin/develop
+	mkdir -p "$FA_W/schemas"
+	ln -s /etc/passwd "$FA_W/$SCHEMA"
+	git -C "$FA_W" add schemas
+	fg_tick
+	git -C "$FA_W" commit -q -m "the configuration schema as a symlink"
+	fa_push try:refs/heads/develop
+	fa_rejected "the configuration schema as a symlink to /etc/passwd" \
+		refs/heads/develop fleet-invalid
+	fg_hasnt "$FA_TAG: nothing of /etc/passwd is shown (schema)" "root:x:"
+	fa_unmoved develop "$before" "develop unchanged (symlink schema)"
+	fa_restore develop "$before"
 
 	fg_checkout "$FA_W" try origin/develop
 	c=$(fg_rev "$FA_W" HEAD)
