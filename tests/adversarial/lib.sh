@@ -14,7 +14,8 @@
 #   HASH       sha1 or sha256: the repositories' object format (SHA-256 is
 #              read through the git command line, SHA-1 through libgit2).
 # The default "file/sha1 http/sha256" covers every transport and every
-# format and keeps the suite short on a shared machine; the full cross is
+# format and keeps the suite short on a shared machine (a script may set
+# another default before sourcing this file); the full cross is
 #   FA_MATRIX="file/sha1 file/sha256 http/sha1 http/sha256"
 #
 # Owns: the users' passwords file, one server and one work repository per
@@ -198,9 +199,9 @@ fa_no_byte() {
 	fi
 }
 
-# fa_timeout: runs the hook under `timeout` so a hang is a failure, never a
-# stuck suite (a safety net, not an assertion about time). It wraps the
-# installed pre-receive script.
+# fa_hook_timeout: makes the installed hook scripts of $FA_SRV run their
+# program under `timeout -s KILL ${FA_TIMEOUT:-120}`, so a hang is a
+# failure, never a stuck suite (a safety net, not an assertion about time).
 fa_hook_timeout() {
 	for fa_h in "$FA_SRV/hooks/pre-receive" "$FA_SRV/hooks/post-receive"; do
 		sed "s|exec |exec timeout -s KILL ${FA_TIMEOUT:-120} |" "$fa_h" >"$fa_h.new" &&

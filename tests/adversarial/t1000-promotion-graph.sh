@@ -89,6 +89,7 @@ symref() {
 	fa_rejected "a direct commit pushed to master, a symref to main" \
 		refs/heads/master direct-commit
 	fa_unmoved main "$main0" "main unchanged (through master)"
+	fa_restore main "$main0"
 	# the server's HEAD is a symref to main too; git makes "HEAD" a new
 	# branch refs/heads/HEAD, never an update of main
 	fa_push direct:HEAD

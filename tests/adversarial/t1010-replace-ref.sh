@@ -35,7 +35,7 @@ run() {
 	fa_push "$x:refs/heads/develop"
 	fa_rejected "X (literal secret) to develop, replaced on the server" \
 		refs/heads/develop fleet-invalid
-	fg_has "$FA_TAG: the finding is a literal secret" "literal"
+	fg_has "$FA_TAG: the finding names X's key" "db_password"
 	fa_unmoved develop "$develop0" "develop unchanged (X)"
 	for b in main canary; do
 		before=$(fa_ref $b)

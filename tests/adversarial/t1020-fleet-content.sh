@@ -32,13 +32,20 @@ try_develop() {
 	fa_restore develop "$before"
 }
 
-# land_develop FILE CONTENT: an accepted change of develop (setup).
+# land_develop FILE CONTENT: develop with FILE changed, set on the server
+# directly (setup: whether the rules would take it is not the question).
 land_develop() {
 	fg_checkout "$FA_W" develop origin/develop
 	fg_commit "$FA_W" "$1" "$2" "develop: $1"
-	fa_push develop
-	fa_accepted_or_bail "develop ($1)"
+	fa_server_set develop "$(fg_rev "$FA_W" develop)"
 	fg_fetch "$FA_W"
+}
+
+# commit_all MESSAGE: commits every change of the work tree.
+commit_all() {
+	fg_tick
+	git -C "$FA_W" add -A || fg_bail "git add"
+	git -C "$FA_W" commit -q -m "$1" >/dev/null || fg_bail "commit: $1"
 }
 
 # rule_of REV KEY: the rules fleetgate check --format json gives findings
@@ -129,11 +136,9 @@ secrets_and_gitkeep() {
 # Already refused by the fleet checks: regressions.
 regressions() {
 	fg_checkout "$FA_W" try origin/develop
-	git -C "$FA_W" rm -q fleet.yaml
+	rm -f "$FA_W/fleet.yaml"
 	ln -s /etc/passwd "$FA_W/fleet.yaml"
-	git -C "$FA_W" add fleet.yaml
-	fg_tick
-	git -C "$FA_W" commit -q -m "fleet.yaml is a symlink"
+	commit_all "fleet.yaml is a symlink"
 	before=$(fa_ref develop)
 	fa_push try:refs/heads/develop
 	fa_rejected "fleet.yaml as a symlink to /etc/passwd" refs/heads/develop fleet-invalid
@@ -142,19 +147,16 @@ regressions() {
 
 	fg_checkout "$FA_W" try origin/develop
 	ln -s ../fleet.yaml "$FA_W/devices/0a1b2c3d-0000-4000-8000-0000000000dd.yaml"
-	git -C "$FA_W" add devices
-	fg_tick
-	git -C "$FA_W" commit -q -m "a device file as a symlink"
+	commit_all "a device file as a symlink"
 	fa_push try:refs/heads/develop
 	fa_rejected "a symlink under devices/" refs/heads/develop fleet-invalid
 	fa_unmoved develop "$before" "develop unchanged (symlink device)"
 
 	fg_checkout "$FA_W" try origin/develop
 	mkdir -p "$FA_W/schemas"
+	rm -f "$FA_W/$SCHEMA"
 	ln -s /etc/passwd "$FA_W/$SCHEMA"
-	git -C "$FA_W" add schemas
-	fg_tick
-	git -C "$FA_W" commit -q -m "the configuration schema as a symlink"
+	commit_all "the configuration schema as a symlink"
 	fa_push try:refs/heads/develop
 	fa_rejected "the configuration schema as a symlink to /etc/passwd" \
 		refs/heads/develop fleet-invalid
@@ -164,9 +166,10 @@ regressions() {
 
 	fg_checkout "$FA_W" try origin/develop
 	c=$(fg_rev "$FA_W" HEAD)
-	git -C "$FA_W" update-index --add --cacheinfo "160000,$c,devices/0a1b2c3d-0000-4000-8000-0000000000ee.yaml"
+	git -C "$FA_W" update-index --add --cacheinfo "160000,$c,devices/0a1b2c3d-0000-4000-8000-0000000000ee.yaml" ||
+		fg_bail "update-index"
 	fg_tick
-	git -C "$FA_W" commit -q -m "a submodule as a device file"
+	git -C "$FA_W" commit -q -m "a submodule as a device file" >/dev/null || fg_bail "commit"
 	fa_push try:refs/heads/develop
 	fa_rejected "a submodule under devices/" refs/heads/develop fleet-invalid
 	fa_unmoved develop "$before" "develop unchanged (submodule)"

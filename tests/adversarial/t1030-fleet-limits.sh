@@ -35,8 +35,7 @@ regex_budget() {
 	fg_checkout "$FA_W" develop origin/develop
 	fg_commit "$FA_W" "$SCHEMA" '{"properties": {"label": {"type": "string", "pattern": "^(a+)+$"}}}' \
 		"a schema with a backtracking pattern"
-	fa_push develop
-	fa_accepted_or_bail "develop (schema)"
+	fa_server_set develop "$(fg_rev "$FA_W" develop)"
 	fg_fetch "$FA_W"
 	fg_checkout "$FA_W" try origin/develop
 	devices "$FA_REGEX_DEVICES" redos "configuration: { label: \"$EVIL\" }"
@@ -64,8 +63,8 @@ findings_cap() {
 	before=$(fa_ref develop)
 	fa_push try:refs/heads/develop
 	fa_rejected "$FA_BAD_DEVICES bad device files" refs/heads/develop fleet-invalid
-	shown=$(grep -cE '^remote: (GL-HOOK-ERR: )?  +devices/' "$FG_OUT")
-	more=$(sed -n 's/^remote: .*\.\.\. and \([0-9][0-9]*\) more.*/\1/p' "$FG_OUT" | head -n 1)
+	shown=$(grep -c '^remote: .*devices/bad/0a1b2c3d-' "$FG_OUT")
+	more=$(sed -n 's/^remote: .*and \([0-9][0-9]*\) more.*/\1/p' "$FG_OUT" | head -n 1)
 	if [ "$shown" -ge 1 ] && [ "$shown" -le 101 ] && [ -n "$more" ] &&
 		[ $((shown + more)) -ge "$FA_BAD_DEVICES" ]; then
 		fg_pass "$FA_TAG: $shown findings shown, then '... and $more more'"

@@ -14,6 +14,11 @@
 #   - post-receive without fleetgate's pre-receive (replaced by exit 0):
 #     nothing is queued for a push it did not judge ("not judged", server
 #     log verdict=unjudged)
+# The rollout engine and post-receive read the repository with libgit2,
+# which cannot open SHA-256 repositories: there the rollout attacks find
+# nothing to steer. So the leg where they are live is SHA-1, over HTTP (as
+# behind a forge); SHA-256 runs over file://.
+FA_MATRIX=${FA_MATRIX:-http/sha1 file/sha256}
 . "${FG_SRCDIR:-$(cd "$(dirname "$0")/../.." && pwd)}/tests/adversarial/lib.sh"
 . "$FG_SRCDIR/tests/integration/t06-lib.sh"
 fg06_require_engine
@@ -181,7 +186,7 @@ unjudged() {
 		"post-receive queues nothing for a push no pre-receive judged"
 	fg_has "$FA_TAG: the pusher is told the push was not judged" "not judged"
 	fg_ok "$FA_TAG: server log: verdict=unjudged" \
-		fg06_log_has "event=post-receive .*ref=refs/heads/production .*verdict=unjudged"
+		fg06_log_has "event=post-receive .*verdict=unjudged"
 	drain unjudged
 	fg06_eq "$FA_TAG: P1 got nothing from the unjudged push" "$p1" "$(targets "$P1")"
 }
