@@ -6,8 +6,9 @@
 #     secret PROD_DB_PASSWORD: no rollout is queued for it, the worker
 #     sends Mender nothing, and the secret value is in no request, output
 #     or log
-#   - develop's own fleet.yaml saying default_branch: develop: production
-#     devices (untagged, no subscription) do not follow develop
+#   - develop's own fleet.yaml saying default_branch: develop, or its own
+#     device file saying subscribed_branch: develop: production devices
+#     (untagged, no subscription) do not follow develop
 #   - -o fleetgate.dry-run by mallory to canary or production: refused
 #     with "dry run: nothing was pushed", the branch does not move
 #   - regression: a tag named production is never taken for the branch
@@ -143,6 +144,25 @@ develop_default_branch() {
 	fg_fetch "$FA_W"
 }
 
+# The same through a device file: develop's own devices/P1.yaml says
+# subscribed_branch: develop for a production device nobody tagged.
+develop_subscribes_device() {
+	p1=$(targets "$P1")
+	fg_checkout "$FA_W" develop origin/develop
+	fleet production pi4-v1
+	fg_commit "$FA_W" "devices/$P1.yaml" "subscribed_branch: develop
+os_image: dev-image-2
+configuration:
+  db_password: { secret: PROD_DB_PASSWORD }" "develop claims P1"
+	fa_push develop
+	keep_output develop-claims
+	fa_accepted_or_bail "develop (a device file claiming P1)"
+	drain develop-claims
+	fg06_eq "$FA_TAG: P1 (untagged) is not taken by develop's own device file" "$p1" \
+		"$(targets "$P1")"
+	fg_fetch "$FA_W"
+}
+
 # dry_run_refused DESC: the last push failed with the dry-run message.
 dry_run_refused() {
 	if [ "$FG_RC" -ne 0 ] && fg_out_has "dry run: nothing was pushed"; then
@@ -227,6 +247,7 @@ run() {
 	bootstrap
 	evil_default_branch
 	develop_default_branch
+	develop_subscribes_device
 	dry_run
 	tag_named_production
 	unjudged
