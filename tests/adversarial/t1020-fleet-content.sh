@@ -11,7 +11,8 @@
 #     wpa_psk, sshkey, accesskey (rule literal-secret, via the JSON of
 #     fleetgate check)
 #   - a symlink at schemas/configuration.schema.json; regressions: a
-#     symlink at fleet.yaml, a submodule and a symlink under devices/
+#     symlink or a submodule at fleet.yaml, devices/ as a symlink, a
+#     submodule and a symlink under devices/
 . "${FG_SRCDIR:-$(cd "$(dirname "$0")/../.." && pwd)}/tests/adversarial/lib.sh"
 
 pol=$FG_TMP/policy.yaml
@@ -173,6 +174,25 @@ regressions() {
 	fa_push try:refs/heads/develop
 	fa_rejected "a submodule under devices/" refs/heads/develop fleet-invalid
 	fa_unmoved develop "$before" "develop unchanged (submodule)"
+	fa_restore develop "$before"
+
+	fg_checkout "$FA_W" try origin/develop
+	git -C "$FA_W" rm -q --cached fleet.yaml || fg_bail "git rm"
+	git -C "$FA_W" update-index --add --cacheinfo "160000,$c,fleet.yaml" ||
+		fg_bail "update-index"
+	fg_tick
+	git -C "$FA_W" commit -q -m "fleet.yaml as a submodule" >/dev/null || fg_bail "commit"
+	fa_push try:refs/heads/develop
+	fa_rejected "fleet.yaml as a submodule" refs/heads/develop fleet-invalid
+	fa_unmoved develop "$before" "develop unchanged (submodule fleet.yaml)"
+
+	fg_checkout "$FA_W" try origin/develop
+	rm -rf "$FA_W/devices"
+	ln -s /etc "$FA_W/devices"
+	commit_all "devices/ as a symlink to /etc"
+	fa_push try:refs/heads/develop
+	fa_rejected "devices/ as a symlink to /etc" refs/heads/develop fleet-invalid
+	fa_unmoved develop "$before" "develop unchanged (symlink devices/)"
 }
 
 run() {
