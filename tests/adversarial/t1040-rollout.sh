@@ -241,6 +241,14 @@ leaks() {
 		fg_pass "$FA_TAG: the secret value is in no request, output or log"
 	fi
 	fg06_log_clean "$FA_TAG: the server log holds no Mender token"
+	# post-receive's exit status is ignored by git: its memory errors
+	# (sanitizer or valgrind builds) show only in the pushes' output
+	if grep -lE '==[0-9]+==|runtime error:|Sanitizer' "$SEEN"/*.out >"$FG_TMP/dirty" 2>/dev/null; then
+		fg_fail "$FA_TAG: the hooks report no memory error in any push" \
+			"in: $(cat "$FG_TMP/dirty")"
+	else
+		fg_pass "$FA_TAG: the hooks report no memory error in any push"
+	fi
 }
 
 run() {
