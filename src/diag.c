@@ -126,6 +126,25 @@ char *fg_diag_format(const struct fg_diag *item)
 	return fg_buf_detach(&b);
 }
 
+void fg_diags_make_room(struct fg_diags *d)
+{
+	if (!d->max || d->count < d->max || d->count == 0)
+		return;
+	diag_free_strings(&d->items[--d->count]);
+	d->dropped++;
+}
+
+void fg_diags_last_to_front(struct fg_diags *d)
+{
+	struct fg_diag last;
+
+	if (d->count < 2)
+		return;
+	last = d->items[d->count - 1];
+	memmove(&d->items[1], &d->items[0], (d->count - 1) * sizeof(*d->items));
+	d->items[0] = last;
+}
+
 void fg_diags_release(struct fg_diags *d)
 {
 	size_t i;

@@ -58,6 +58,14 @@ int fg_diags_add(struct fg_diags *d, const char *path, int line, int column,
  * src's dropped count are added to dst's dropped); src is left empty. */
 int fg_diags_take(struct fg_diags *dst, struct fg_diags *src);
 
+/* For a finding that explains the others (a check stopped by a budget):
+ * fg_diags_make_room drops the last kept finding when the list is full
+ * (counting it in `dropped`), so the next add is kept;
+ * fg_diags_last_to_front then moves the last kept finding to the front,
+ * where a reader that shows only the first lines sees it. */
+void fg_diags_make_room(struct fg_diags *d);
+void fg_diags_last_to_front(struct fg_diags *d);
+
 /* Formats one finding as "path:line:column: message (hint)" into new memory
  * the caller frees; NULL on allocation failure. */
 char *fg_diag_format(const struct fg_diag *item);

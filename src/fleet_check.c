@@ -419,13 +419,16 @@ static int schema_failed(struct checker *c, int rc)
 	if (rc == FG_ENOMEM || rc == FG_EIO)
 		return rc;
 	if (c->budget->regex.exhausted || c->budget->steps_exhausted) {
-		/* a push's schema work is bounded: no second schema, no retry */
+		/* a push's schema work is bounded: no second schema, no retry;
+		 * the finding that says why the check stopped leads the list */
+		fg_diags_make_room(c->out);
 		rc = FINDING(c, c->conf_path, 0, 0, NULL,
 			     c->budget->regex.exhausted ? "regex-budget" : "schema-budget",
 			     c->budget->regex.exhausted ?
 			     "simplify the patterns of the schema (fleetgate-fleet(5), "
 			     "'Regular expressions')" : "simplify the schema",
 			     "%s", c->err->message);
+		fg_diags_last_to_front(c->out);
 		fg_error_clear(c->err);
 		c->conf_schema = NULL;
 		return rc;

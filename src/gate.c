@@ -369,7 +369,9 @@ out:
 	if (result->rejected)
 		say(&g, "fleetgate: push rejected: %zu of %zu refs break the rules",
 		    result->rejected, result->refs);
-	else if (result->dry_run)
+	/* a dry run ends with the same words whatever the rules said, so the
+	 * pusher never wonders whether it landed */
+	if (g.dry_run)
 		say(&g, "fleetgate: dry run: nothing was pushed");
 	/* a message we could not even format still must not let the push in */
 	result->accepted = result->rejected == 0 && !result->dry_run &&

@@ -47,7 +47,8 @@ struct fg_gate_result {
  * cannot be written rejects the push. With the push option fleetgate.dry-run, a
  * push the rules accept is not accepted: the plan of every branch that
  * would roll out is added to the messages (gate_dryrun.h), then
- * "fleetgate: dry run: nothing was pushed" (result->dry_run). */
+ * "fleetgate: dry run: nothing was pushed" (result->dry_run); a dry run the
+ * rules refuse ends with that line too, after its rejections. */
 void fg_gate_run(const struct fg_gate_input *in, struct fg_gate_result *result);
 
 /* Finds the policy path for a repository: `git config fleetgate.policy` in

@@ -358,8 +358,9 @@ static int regex_limit(struct vctx *c, const char *kw, const char *what)
 		return 1;
 	if (c->budget->regex.exhausted)
 		return fg_error_set(c->err, FG_ELIMIT,
-				    "the schema's '%s' needs more regular-expression work "
-				    "than one check may spend (%llu units, at '%s')", kw,
+				    "the push's regular-expression budget is spent: the "
+				    "schema's '%s' needs more work than one check may "
+				    "spend (%llu units, at '%s')", kw,
 				    FG_REGEX_BUDGET_UNITS, fg_buf_cstr(&c->ptr));
 	if (!c->limit_hit) {
 		c->limit_hit = 1;
@@ -1085,8 +1086,9 @@ static int v_schema(struct vctx *c, json_t *schema, const json_t *inst)
 	if (!c->budget->steps) {
 		c->budget->steps_exhausted = 1;
 		rc = fg_error_set(c->err, FG_ELIMIT,
-				  "validating needs more schema evaluations than one "
-				  "check may spend (%llu); simplify nested anyOf/oneOf/$ref",
+				  "the push's schema budget is spent: validating needs "
+				  "more schema evaluations than one check may spend "
+				  "(%llu); simplify nested anyOf/oneOf/$ref",
 				  FG_SCHEMA_STEP_BUDGET);
 		goto out;
 	}

@@ -2,6 +2,7 @@
 #include "buf.h"
 #include "gitcli.h"
 
+#include <fcntl.h>
 #include <ftw.h>
 #include <sys/stat.h>
 #include <stdio.h>
@@ -22,6 +23,45 @@ static int git_ok(const char *git_dir, const char *const *args, const char *inde
 	if (rc == 0 && status != 0)
 		rc = fg_error_set(err, FG_EIO, "git %s failed (exit %d) while exporting the "
 				  "pushed tree", args[0], status);
+	return rc;
+}
+
+/* checkout-index leaves a submodule (gitlink) as an empty folder, which
+ * the work-tree checks cannot tell from any folder: give each one an empty
+ * ".git", the mark of a checked-out submodule (tree_source.h), so the rule
+ * submodule-in-devices judges an exported tree as it judges a commit. */
+static int mark_gitlinks(const char *git_dir, const char *index, const char *tree,
+			 struct fg_error *err)
+{
+	const char *ls[] = { "ls-files", "--stage", "-z", NULL };
+	const char *env[] = { index, NULL };
+	struct fg_buf list = FG_BUF_INIT;
+	size_t at = 0;
+	int status, rc = fg_git_run(git_dir, ls, env, &list, &status, err);
+
+	if (rc == 0 && status != 0)
+		rc = fg_error_set(err, FG_EIO, "git ls-files failed (exit %d) while "
+				  "exporting the pushed tree", status);
+	while (rc == 0 && at < list.len) {
+		const char *entry = list.ptr + at, *tab = strchr(entry, '\t');
+		char *mark;
+		int fd;
+
+		at += strlen(entry) + 1;
+		if (strncmp(entry, "160000 ", 7) || !tab)
+			continue;
+		mark = fg_asprintf("%s/%s/.git", tree, tab + 1);
+		if (!mark)
+			rc = fg_error_oom(err);
+		else if ((fd = open(mark, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW |
+				    O_CLOEXEC, 0600)) < 0)
+			rc = fg_error_set(err, FG_EIO, "unable to mark the submodule "
+					  "'%s' of the pushed tree", tab + 1);
+		else
+			close(fd);
+		free(mark);
+	}
+	fg_buf_release(&list);
 	return rc;
 }
 
@@ -55,6 +95,8 @@ int fg_tree_export(const char *git_dir, const char *rev, char **out,
 			rc = fg_error_set(err, FG_EIO, "unable to create '%s'", tree);
 		if (rc == 0)
 			rc = git_ok(git_dir, checkout, index, err);
+		if (rc == 0)
+			rc = mark_gitlinks(git_dir, index, tree, err);
 	}
 	free(index);
 	free(tree);

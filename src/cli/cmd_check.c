@@ -7,6 +7,8 @@
 #include "diag.h"
 #include "error.h"
 #include "fleet_check.h"
+#include "gitcli.h"
+#include "tree_export.h"
 #include "tree_source.h"
 
 #include <git2.h>
@@ -177,6 +179,58 @@ static int check_since(git_repository *repo, const struct check_args *a,
 	return rc;
 }
 
+/* SHA-256 repositories, which libgit2 1.5 cannot open: git resolves REV
+ * and exports its files, and the work-tree check judges them (the gate
+ * does the same). */
+static int export_rev(char **out, const char *git_dir, const char *rev,
+		      struct fg_error *err)
+{
+	const char *args[] = { "rev-parse", "--verify", "--quiet", NULL, NULL };
+	struct fg_buf oid = FG_BUF_INIT;
+	char *spec = fg_asprintf("%s^{commit}", rev);
+	int status = 0, rc;
+
+	*out = NULL;
+	if (!spec)
+		return fg_error_oom(err);
+	args[3] = spec;
+	rc = fg_git_run(git_dir, args, NULL, &oid, &status, err);
+	if (rc == 0 && (status != 0 || oid.len < 41))
+		rc = fg_error_set(err, FG_ENOTFOUND, "unknown revision '%s'", rev);
+	if (rc == 0) {
+		oid.ptr[strcspn(oid.ptr, "\n")] = '\0';
+		rc = fg_tree_export(git_dir, oid.ptr, out, err);
+	}
+	fg_buf_release(&oid);
+	free(spec);
+	return rc;
+}
+
+/* The checks of a commit of a SHA-256 repository (no --since: the whole
+ * tree is checked). */
+static int check_exported(const struct check_args *a, struct fg_fleet_check_opts *opts,
+			  struct fg_diags *diags, struct fg_error *err)
+{
+	struct fg_source *src = NULL, *schema_src = NULL;
+	char *tree = NULL, *schema_tree = NULL;
+	int rc = export_rev(&tree, a->git_dir, a->rev, err);
+
+	if (rc == 0 && a->schema_rev)
+		rc = export_rev(&schema_tree, a->git_dir, a->schema_rev, err);
+	if (rc == 0)
+		rc = fg_source_open_dir(&src, tree, err);
+	if (rc == 0 && schema_tree)
+		rc = fg_source_open_dir(&schema_src, schema_tree, err);
+	opts->schema_source = schema_src;
+	if (rc == 0)
+		rc = fg_fleet_check(src, opts, diags, err);
+	fg_source_free(schema_src);
+	fg_source_free(src);
+	fg_tree_export_remove(schema_tree);
+	fg_tree_export_remove(tree);
+	return rc;
+}
+
 static int run_check(const struct check_args *a, struct fg_diags *diags,
 		     struct fg_error *err)
 {
@@ -187,6 +241,8 @@ static int run_check(const struct check_args *a, struct fg_diags *diags,
 
 	opts.known_branches = a->branches;
 	opts.known_branch_count = a->nbranches;
+	if (a->git_dir && !a->since && fg_repo_uses_sha256(a->git_dir) > 0)
+		return check_exported(a, &opts, diags, err);
 	if (a->git_dir) {
 		if (git_repository_open_bare(&repo, a->git_dir) < 0 &&
 		    git_repository_open(&repo, a->git_dir) < 0)

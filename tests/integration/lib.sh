@@ -304,7 +304,7 @@ fg_rejected() {
 	fg_short=${fg_short#refs/tags/}
 	if [ "$FG_RC" -eq 0 ]; then
 		fg_fail "$fg_desc" "push was accepted; output:" "$(cat "$FG_OUT")"
-	elif ! fg_out_has_re "^remote: (GL-HOOK-ERR: )?fleetgate: rejected $fg_ref [0-9a-f]{7,64}: ($fg_rules): .+; hint: .+"; then
+	elif ! fg_out_has_re "^remote: (GL-HOOK-ERR: )?fleetgate: rejected $fg_ref( \(-> refs/heads/[^)]+\))? [0-9a-f]{7,64}: ($fg_rules): .+; hint: .+"; then
 		fg_fail "$fg_desc" "no 'fleetgate: rejected $fg_ref <id>: ($fg_rules): ...; hint: ...' line; output:" "$(cat "$FG_OUT")"
 	elif ! fg_out_has_re "^!	[^	]*:$fg_ref	\\[remote rejected\\]"; then
 		fg_fail "$fg_desc" "git does not report $fg_ref as rejected by the remote; output:" "$(cat "$FG_OUT")"

@@ -419,8 +419,8 @@ static void test_regex_budget(void **state)
 	assert_true(b->exhausted);
 	assert_int_equal(d.count, 2);  /* the two at the per-match limit */
 	fg_diags_release(&d);
-	assert_non_null(strstr(err.message, "the schema's 'pattern' needs more "
-			       "regular-expression work than one check may spend"));
+	assert_non_null(strstr(err.message, "regular-expression budget is spent: the "
+			       "schema's 'pattern' needs more work than one check may spend"));
 	/* a spent budget stays spent: the next validation stops at once */
 	assert_int_equal(fg_schema_validate_budget(s, ten, NULL, &sb, NULL, &err), FG_ELIMIT);
 	b->left = 5;  /* compiling "^x+$" costs its length + 1 */
