@@ -458,10 +458,10 @@ static int follow_one(const char *spool, struct fg_job *job,
 	return save_job(spool, job, err);
 }
 
-static void note_due(struct fg_queue_run_stats *stats, time_t when)
+static void note_due(time_t *due, time_t when)
 {
-	if (!stats->next_due || when < stats->next_due)
-		stats->next_due = when;
+	if (!*due || when < *due)
+		*due = when;
 }
 
 /* After the queued jobs: the following ones that are due, polled once per
@@ -480,12 +480,12 @@ static int follow_pass(const char *spool, struct fg_job_list *jobs, void *ctx,
 		if (job->state != FG_JOB_FOLLOWING || !opts->follow)
 			continue;
 		if (!poll || (job->next_attempt > now && !opts->ignore_backoff)) {
-			note_due(stats, job->next_attempt);
+			note_due(&stats->next_poll, job->next_attempt);
 			continue;
 		}
 		rc = follow_one(spool, job, opts, ctx, stats, err);
 		if (rc == 0 && job->state == FG_JOB_FOLLOWING)
-			note_due(stats, job->next_attempt);
+			note_due(&stats->next_poll, job->next_attempt);
 	}
 	return rc;
 }
@@ -502,6 +502,7 @@ static int run_pass(const char *spool, fg_job_executor exec, void *ctx,
 
 	*ran = false;
 	stats->next_due = 0;
+	stats->next_poll = 0;
 	if ((rc = fg_queue_list(spool, &jobs, err)) < 0)
 		return rc;
 	rc = supersede_older(spool, &jobs, stats, err);
@@ -512,7 +513,7 @@ static int run_pass(const char *spool, fg_job_executor exec, void *ctx,
 			continue;
 		if (job->state == FG_JOB_QUEUED && job->next_attempt > now &&
 		    !opts->ignore_backoff) {
-			note_due(stats, job->next_attempt);
+			note_due(&stats->next_due, job->next_attempt);
 			continue;
 		}
 		if (opts->policy && !fg_policy_rolls_out(opts->policy, job->branch))
@@ -520,7 +521,7 @@ static int run_pass(const char *spool, fg_job_executor exec, void *ctx,
 		else
 			rc = run_one(spool, job, exec, ctx, stats, err);
 		if (rc == 0 && job->state == FG_JOB_FOLLOWING)
-			note_due(stats, job->next_attempt);
+			note_due(&stats->next_poll, job->next_attempt);
 		*ran = true;
 	}
 	if (rc == 0)

@@ -102,7 +102,9 @@ int fg_queue_drop(const char *spool, unsigned long id, struct fg_error *err);
 struct fg_queue_run_stats {
 	size_t done, failed, retried, superseded;
 	size_t followed;  /* polls of following jobs */
-	time_t next_due;  /* 0: nothing waits for a retry or a poll */
+	time_t next_due;  /* 0: nothing waits for a retry */
+	time_t next_poll; /* 0: no following job; a waiting worker does not
+			   * sleep for polls: the timer's next run does them */
 };
 
 struct fg_policy;

@@ -21,6 +21,9 @@
 #include "error.h"
 #include "mender.h"
 #include "plan.h"
+#include "rollout.h"
+
+#include <time.h>
 
 struct fg_policy;
 
@@ -161,5 +164,33 @@ int fg_rollout_state_set(const char *state_dir, const char *git_dir,
 int fg_rollout_scope_diff(struct fg_rollout_ids *scope, int *full,
 			  git_repository *repo, const git_oid *old,
 			  const git_oid *new, struct fg_error *err);
+
+/* ---- Mender (rollout.c) ---- */
+
+/* Connects to the Mender server of the options (else the policy's);
+ * fg_rollout_mender_close undoes it. max_retries as fg_mender_opts. */
+int fg_rollout_mender_open(struct fg_mender **m, const struct fg_rollout_options *o,
+			   int max_retries, struct fg_error *err);
+void fg_rollout_mender_close(struct fg_mender *m);
+
+/* ---- the record (rollout_record.c) ---- */
+
+struct fg_rollout_record_in {
+	const char *state_dir;
+	const char *branch;
+	const char *commit;  /* hex */
+	const char *tree;    /* hex */
+	const struct fg_plan *plan;
+	json_t *deployments; /* the run's report: {id?, name, artifact, devices} */
+	const struct fg_mender_deployments *active; /* for ids of 409s */
+	time_t now;
+	long timeout;        /* rollout.follow_timeout, seconds */
+};
+
+/* Writes the record of a rollout whose plan was applied: in-progress with
+ * what the follower polls, or (nothing scheduled) already succeeded;
+ * *follow tells which. FG_EIO, FG_EINVALID, FG_ENOMEM (record.h). */
+int fg_rollout_record_begin(const struct fg_rollout_record_in *in, bool *follow,
+			    struct fg_error *err);
 
 #endif
