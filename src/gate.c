@@ -206,6 +206,29 @@ out:
 	free(policy_path);
 }
 
+/* Rule notes-ref: refs/notes/fleetgate is the worker's record of every
+ * rollout, written on the server only; a pushed note there would tell
+ * pushers a rollout succeeded that never did (and a ref below it would
+ * keep the worker from writing it at all). */
+static void judge_notes_ref(struct gate *g, const struct fg_ref_updates *updates)
+{
+	static const char ref[] = "refs/notes/fleetgate";
+	size_t i;
+
+	for (i = 0; i < updates->count; i++) {
+		const struct fg_ref_update *u = &updates->items[i];
+
+		if (strcmp(u->refname, ref) &&
+		    (strncmp(u->refname, ref, sizeof(ref) - 1) || u->refname[sizeof(ref) - 1] != '/'))
+			continue;
+		reject_ref(g, u, &u->new_id, "notes-ref", "refs/notes/fleetgate holds "
+			   "the rollout records the server writes; nobody pushes to it",
+			   "read it with 'git fetch origin refs/notes/fleetgate:refs/notes/"
+			   "fleetgate && git log --notes=fleetgate' and keep your own "
+			   "notes under another ref");
+	}
+}
+
 void fg_gate_run(const struct fg_gate_input *in, struct fg_gate_result *result)
 {
 	struct fg_ref_updates updates = { NULL, 0 };
@@ -225,6 +248,7 @@ void fg_gate_run(const struct fg_gate_input *in, struct fg_gate_result *result)
 		goto out;
 	}
 	result->refs = updates.count;
+	judge_notes_ref(&g, &updates);
 	judge_push(&g, &updates);
 out:
 	if (result->rejected)

@@ -488,7 +488,8 @@ static json_t *outcome(struct run *r)
 static int record(struct run *r, json_t *report, struct fg_error *err)
 {
 	struct fg_rollout_record_in in = {
-		.state_dir = r->state_dir, .branch = r->o->branch, .commit = r->hex,
+		.git_dir = r->git_dir, .state_dir = r->state_dir,
+		.branch = r->o->branch, .commit = r->hex,
 		.tree = r->tree_hex, .plan = r->plan, .deployments = r->deployments,
 		.active = &r->facts.active, .now = time(NULL),
 		.timeout = r->o->policy->follow_timeout,

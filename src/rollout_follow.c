@@ -241,6 +241,7 @@ int fg_rollout_follow(const struct fg_rollout_options *o, enum fg_record_state *
 	    (rc = fg_record_save(dir, o->branch, fw.rec, now, err)) < 0)
 		goto out;
 	*state = fw.rec->state;
+	fg_rollout_note_warn(o->git_dir, dir, o->branch, fw.rec);
 out:
 	if (rc == FG_ENOMEM)
 		fg_error_oom(err);

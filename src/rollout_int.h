@@ -176,6 +176,7 @@ void fg_rollout_mender_close(struct fg_mender *m);
 /* ---- the record (rollout_record.c) ---- */
 
 struct fg_rollout_record_in {
+	const char *git_dir; /* where the note goes */
 	const char *state_dir;
 	const char *branch;
 	const char *commit;  /* hex */
@@ -192,5 +193,20 @@ struct fg_rollout_record_in {
  * *follow tells which. FG_EIO, FG_EINVALID, FG_ENOMEM (record.h). */
 int fg_rollout_record_begin(const struct fg_rollout_record_in *in, bool *follow,
 			    struct fg_error *err);
+
+/* ---- the git note (rollout_note.c) ---- */
+
+/* Writes fg_record_summary of rec as the note of rec->commit in
+ * refs/notes/fleetgate of git_dir (unless it already says that), through
+ * the git command line and a compare-and-swap update of the ref, retried
+ * a few times when another writer moved it. Its scratch files go to
+ * state_dir. FG_EIO when git fails or the ref kept moving, FG_ENOMEM. */
+int fg_rollout_note(const char *git_dir, const char *state_dir, const char *branch,
+		    const struct fg_record *rec, struct fg_error *err);
+
+/* The note, best effort: a failure is a warning on stderr (the worker's
+ * log), never a failed rollout; the next state change writes it again. */
+void fg_rollout_note_warn(const char *git_dir, const char *state_dir,
+			  const char *branch, const struct fg_record *rec);
 
 #endif

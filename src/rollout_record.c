@@ -140,6 +140,20 @@ static int fill(struct fg_record *rec, const struct fg_rollout_record_in *in)
 	return 0;
 }
 
+/* The notes of the records this one superseded say so too. */
+static void note_superseded(const struct fg_rollout_record_in *in)
+{
+	struct fg_record_history h;
+	size_t i;
+
+	if (fg_record_load(&h, in->state_dir, in->branch, NULL) < 0)
+		return;
+	for (i = 0; i < h.count; i++)
+		if (h.items[i].state == FG_RECORD_SUPERSEDED && h.items[i].finished == in->now)
+			fg_rollout_note_warn(in->git_dir, in->state_dir, in->branch, &h.items[i]);
+	fg_record_history_release(&h);
+}
+
 int fg_rollout_record_begin(const struct fg_rollout_record_in *in, bool *follow,
 			    struct fg_error *err)
 {
@@ -155,8 +169,11 @@ int fg_rollout_record_begin(const struct fg_rollout_record_in *in, bool *follow,
 		rc = fg_error_oom(err);
 		goto out;
 	}
-	if ((rc = fg_record_save(in->state_dir, in->branch, &rec, in->now, err)) == 0)
+	if ((rc = fg_record_save(in->state_dir, in->branch, &rec, in->now, err)) == 0) {
 		*follow = !fg_record_is_final(rec.state);
+		fg_rollout_note_warn(in->git_dir, in->state_dir, in->branch, &rec);
+		note_superseded(in);
+	}
 out:
 	fg_record_release(&rec);
 	return rc;

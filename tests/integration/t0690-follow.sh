@@ -111,6 +111,33 @@ fg06_eq "the job is done" done "$(fg06_job_state "$srv" "$job")"
 fg06_eq "a poll asks the statistics, never a device list when nothing failed" "" \
 	"$(fg06_dbl requests | grep -v '/statistics 200$' | grep '/deployments/deployments/')"
 
+# --- the note, seen from a clone with git alone ---
+clone=$FG_TMP/clone
+git clone -q "file://$srv" "$clone" || fg_bail "clone failed"
+git -C "$clone" fetch -q origin refs/notes/fleetgate:refs/notes/fleetgate ||
+	fg_bail "fetching the notes failed"
+note=$(git -C "$clone" log -1 --format=%N --notes=fleetgate "$canary")
+case $note in
+"rollout canary: succeeded, 3/3 devices (2 updated, 1 already there), "*" UTC")
+	fg_pass "a clone sees the rollout's note on the commit ($note)" ;;
+*) fg_fail "a clone sees the rollout's note on the commit" "note: $note" ;;
+esac
+fg06_eq "the note is the commit's only line in the notes (one per commit and branch)" 1 \
+	"$(git -C "$clone" log -1 --format=%N --notes=fleetgate "$canary" | grep -c .)"
+
+# A developer (push rights on develop only) forges a success note, and a
+# ref below the notes ref that would keep the worker from writing it.
+git -C "$clone" config user.email dev@example.com
+git -C "$clone" config user.name dev
+git -C "$clone" notes --ref=forged add -m "rollout canary: succeeded, 3/3 devices" origin/develop
+git -C "$clone" remote set-url origin "file://$srv"
+fg_push "$clone" "+refs/notes/forged:refs/notes/fleetgate"
+fg_rejected "a push to refs/notes/fleetgate is rejected" refs/notes/fleetgate notes-ref
+fg_push "$clone" "refs/notes/forged:refs/notes/fleetgate/x"
+fg_rejected "a push below refs/notes/fleetgate is rejected" refs/notes/fleetgate/x notes-ref
+fg06_eq "the server's notes ref is the worker's" "$(git -C "$srv" rev-parse refs/notes/fleetgate)" \
+	"$(git -C "$clone" rev-parse refs/notes/fleetgate)"
+
 # --- to the failure of one device ---
 fg06_promote "$w" pi4-v3 pi3-v1 main canary
 scheduled canary
