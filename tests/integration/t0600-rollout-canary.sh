@@ -104,7 +104,7 @@ fi
 fg06_dbl post /_double/faults/clear >/dev/null
 fg06_dbl post /_double/release >/dev/null || fg_bail "releasing the held call failed"
 fg_ok "the push says the canary rollout is queued, and how to follow it with git alone" \
-	fg_out_has_re "^remote: fleetgate: canary $(echo "$canary" | cut -c1-7) queued as job [0-9]+ .*follow with: git fetch origin refs/notes/fleetgate:refs/notes/fleetgate && git log --notes=fleetgate$"
+	fg_out_has_re "^remote: fleetgate: canary $(echo "$canary" | cut -c1-7) queued as job [0-9]+ .*follow with: git fetch origin refs/notes/fleetgate:refs/notes/fleetgate && git log --notes=fleetgate *$"
 fg06_eq "the push output names no server path" "" "$(grep -F "$srv" "$FG_OUT")"
 fg06_eq "nothing for canary was deployed when the push returned" "pi4-v2	$M1" "$right_after"
 if fg06_wait_scheduled "$srv" "$job" 120; then

@@ -156,6 +156,16 @@ print(len(lists), sum(1 for r in lists if "failure" in json.dumps(r.get("query")
 "$FG" status --repo "$srv" canary >"$FG_TMP/status.txt" 2>&1
 fg_ok "status text names the failed device" grep -q "failed: $C2" "$FG_TMP/status.txt"
 
+# --devices (last): one row per device, from a dry-run plan of the
+# rolled-out commit, with the record's outcome.
+"$FG" status --repo "$srv" canary --format json --devices >"$FG_TMP/status.json" 2>"$FG_TMP/status.err"
+fg06_eq "status --devices: name, current and desired OS, configuration, outcome per device" \
+	"dev-0c0a $C1 pi4-v3 pi4-v3 in-sync in-sync
+dev-0c0a $C2 pi4-v2 pi4-v3 in-sync failed
+dev-0c0a $C3 pi3-v1 pi3-v1 in-sync in-sync" "$(python3 -c 'import json, sys
+for d in sorted(json.load(open(sys.argv[1]))["branches"][0]["devices"], key=lambda d: d["id"]):
+    print(d["name"], d["id"], d["current_os"], d["desired_os"], d["configuration"], d["outcome"])' "$FG_TMP/status.json" 2>&1; cat "$FG_TMP/status.err")"
+
 # --- across a kill -9 of the worker while it follows ---
 fg06_promote "$w" pi4-v4 pi3-v1 main canary
 scheduled canary
