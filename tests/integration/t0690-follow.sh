@@ -34,6 +34,7 @@ poll() {
 	t0690_tries=0
 	while :; do
 		"$FG" queue run --repo "$srv" --now >"$FG_TMP/run.out" 2>&1
+		cat "$FG_TMP/run.out" >>"$FG_TMP/runs.out"
 		grep -q "another worker" "$FG_TMP/run.out" || return 0
 		t0690_tries=$((t0690_tries + 1))
 		[ $t0690_tries -lt 300 ] || return 1
@@ -223,4 +224,9 @@ fg06_eq "a timed-out record is final" timed-out "$(field 'r["state"]')"
 fg06_eq "a branch never rolled out: no rollout, exit 1" "1 null" "$? $(field 'r')"
 "$FG" status --repo "$FG_TMP/nowhere" >/dev/null 2>&1
 fg06_eq "status of no repository exits 2" 2 "$?"
+if grep -qE '==[0-9]+==|runtime error:|Sanitizer' "$FG_TMP/runs.out"; then
+	fg_fail "the worker's polls report no memory error" "$(cat "$FG_TMP/runs.out")"
+else
+	fg_pass "the worker's polls report no memory error"
+fi
 fg_done
