@@ -161,6 +161,18 @@ static void reject_verdict(struct gate *g, const struct fg_ref_update *u,
 	g->result->rejected++;
 }
 
+/* Rule notes-ref: refs/notes/fleetgate is the worker's record of every
+ * rollout, written on the server only; a pushed note there would tell
+ * pushers a rollout succeeded that never did (and a ref below it would
+ * keep the worker from writing it at all). */
+static bool is_notes_ref(const char *refname)
+{
+	static const char ref[] = "refs/notes/fleetgate";
+
+	return !strcmp(refname, ref) ||
+	       (!strncmp(refname, ref, sizeof(ref) - 1) && refname[sizeof(ref) - 1] == '/');
+}
+
 static void judge_ref(struct gate *g, struct fg_promotion *ctx,
 		      struct fg_gate_fleet *gf, const struct fg_ref_updates *updates,
 		      size_t i)
@@ -171,6 +183,15 @@ static void judge_ref(struct gate *g, struct fg_promotion *ctx,
 	const char *fleet_rule;
 	struct fg_verdict v;
 
+	if (is_notes_ref(u->refname)) {
+		reject_ref(g, u, &u->new_id, "notes-ref", "refs/notes/fleetgate holds "
+			   "the rollout records the server writes; nobody pushes to it",
+			   "read it with 'git fetch origin refs/notes/fleetgate:refs/notes/"
+			   "fleetgate && git log --notes=fleetgate' and keep your own "
+			   "notes under another ref");
+		set_outcome(g, i, "reject", "notes-ref", NULL);
+		return;
+	}
 	if (fg_promotion_check_update(ctx, u, &v, &err) < 0) {
 		reject_ref(g, u, &u->new_id, "internal-error", err.message,
 			   "fleetgate could not decide and rejects to be safe; "

@@ -346,15 +346,55 @@ static int parse_log(struct parser *p, const json_t *v, const char *pointer)
 	return parse_optional_bool(p, v, pointer, "syslog", &p->policy->log_syslog);
 }
 
+int fg_policy_parse_duration(long *out, const char *text)
+{
+	static const struct { char unit; long seconds; } units[] = {
+		{ 's', 1 }, { 'm', 60 }, { 'h', 3600 }, { 'd', 86400 }
+	};
+	char *end;
+	long n;
+	size_t i;
+
+	if (!text || *text < '0' || *text > '9')
+		return FG_EINVALID;
+	errno = 0;
+	n = strtol(text, &end, 10);
+	if (errno || n > 365L * 86400 || end[0] == '\0' || end[1] != '\0')
+		return FG_EINVALID;
+	for (i = 0; i < sizeof(units) / sizeof(units[0]); i++)
+		if (*end == units[i].unit && n <= 365L * 86400 / units[i].seconds) {
+			*out = n * units[i].seconds;
+			return 0;
+		}
+	return FG_EINVALID;
+}
+
+static int parse_optional_duration(struct parser *p, const json_t *obj,
+				   const char *pointer, const char *key, long *out)
+{
+	char *text = NULL, *at = fg_json_pointer_append(pointer, key);
+	int rc = at ? parse_optional_string(p, obj, pointer, key, &text) : fg_error_oom(p->err);
+
+	if (rc == 0 && text && fg_policy_parse_duration(out, text) < 0)
+		rc = bad(p, at, "%s '%.32s' is not a duration; write a number and a "
+			 "unit, like 30s, 15m, 24h or 2d (at most a year)", key, text);
+	free(text);
+	free(at);
+	return rc;
+}
+
 static int parse_rollout(struct parser *p, const json_t *v, const char *pointer)
 {
-	static const char *const keys[] = { "skip_allowed", "subscriptions_from", NULL };
+	static const char *const keys[] = { "skip_allowed", "subscriptions_from",
+					     "follow_timeout", NULL };
 	int rc;
 
 	if ((rc = expect_type(p, v, JSON_OBJECT, pointer, "'rollout'")) < 0 ||
 	    (rc = check_keys(p, v, pointer, "'rollout'", keys)) < 0 ||
 	    (rc = parse_optional_string(p, v, pointer, "subscriptions_from",
-					&p->policy->subscriptions_from)) < 0)
+					&p->policy->subscriptions_from)) < 0 ||
+	    (rc = parse_optional_duration(p, v, pointer, "follow_timeout",
+					  &p->policy->follow_timeout)) < 0)
 		return rc;
 	return parse_optional_strlist(p, v, pointer, "skip_allowed",
 				      &p->policy->skip_rollout_allowed);
@@ -572,6 +612,7 @@ int fg_policy_parse(struct fg_policy **out, const char *path, const char *data,
 		rc = fg_error_oom(err);
 		goto out;
 	}
+	p.policy->follow_timeout = FG_POLICY_FOLLOW_TIMEOUT;
 	rc = parse_root(&p, doc->root);
 out:
 	fg_yaml_doc_free(doc);

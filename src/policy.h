@@ -79,7 +79,17 @@ struct fg_policy {
 	/* `secret_words`: more words (lower-case letters and digits) that
 	 * make a configuration key read like a secret (fleetgate-fleet(5)) */
 	struct fg_strlist secret_words;
+	long follow_timeout;       /* rollout.follow_timeout, seconds: how long
+				    * the worker follows a rollout before its
+				    * record says timed-out (0: at the first
+				    * look); default FG_POLICY_FOLLOW_TIMEOUT */
 };
+
+#define FG_POLICY_FOLLOW_TIMEOUT (24L * 3600)
+
+/* Parses a duration such as 30s, 15m, 24h or 2d (at most a year) into
+ * seconds. FG_EINVALID otherwise. */
+int fg_policy_parse_duration(long *out, const char *text);
 
 /* Loads and checks the policy at `path`. Refuses (FG_EPERM) a file or
  * directory writable by group or others or owned by another user than root

@@ -69,9 +69,12 @@ static int queue_branch(const struct post *p, const struct fg_ref_update *u,
 		return rc;
 	}
 	snprintf(id, sizeof(id), "%lu", job.id);
+	/* the pusher follows with git alone (the worker's notes), never with a
+	 * server command or path */
 	fprintf(p->in->out, "fleetgate: %s %.7s queued as job %lu for the devices subscribed "
-		"to %s; follow with: fleetgate queue --repo %s\n", branch, u->new_id.hex,
-		job.id, branch, p->git_dir);
+		"to %s; follow with: git fetch origin refs/notes/fleetgate:refs/notes/"
+		"fleetgate && git log --notes=fleetgate\n", branch, u->new_id.hex,
+		job.id, branch);
 	fg_serverlog(p->policy, "post-receive", "ref", u->refname, "new", u->new_id.hex,
 		     "verdict", "queued", "job", id, "pusher", p->pusher, NULL);
 	return 0;

@@ -13,8 +13,11 @@
 #include <unistd.h>
 
 static const char *const state_names[] = {
-	"queued", "running", "done", "failed", "superseded", "dropped"
+	"queued", "running", "done", "failed", "superseded", "dropped", "following"
 };
+
+/* The first look at a following job: devices need a while to download. */
+#define FOLLOW_FIRST_POLL 5
 
 const char *fg_job_state_name(enum fg_job_state state)
 {
@@ -393,8 +396,11 @@ static int run_one(const char *spool, struct fg_job *job, fg_job_executor exec,
 	rc = exec(ctx, job, &outcome, &run_err);
 	free(job->last_error);
 	job->last_error = NULL;
-	if (rc == 0) {
-		job->state = FG_JOB_DONE;
+	if (rc >= 0) {
+		/* following: attempts now count failed polls in a row */
+		job->state = rc == FG_JOB_FOLLOW ? FG_JOB_FOLLOWING : FG_JOB_DONE;
+		job->attempts = 0;
+		job->next_attempt = rc == FG_JOB_FOLLOW ? time(NULL) + FOLLOW_FIRST_POLL : 0;
 		json_decref(job->outcome);
 		job->outcome = outcome;
 		stats->done++;
@@ -434,9 +440,72 @@ static int refuse_job(const char *spool, struct fg_job *job,
 	return save_job(spool, job, err);
 }
 
+/* One poll of a following job. Errors are the follower's to judge (Mender
+ * may be down for a while); only a run of them in a row fails the job. */
+static int follow_one(const char *spool, struct fg_job *job,
+		      const struct fg_queue_run_options *opts, void *ctx,
+		      struct fg_queue_run_stats *stats, struct fg_error *err)
+{
+	struct fg_error poll_err = FG_ERROR_INIT;
+	time_t next = 0;
+	int rc = opts->follow(ctx, job, &next, &poll_err);
+
+	stats->followed++;
+	free(job->last_error);
+	job->last_error = NULL;
+	if (rc == 0 || rc == FG_JOB_FOLLOW_SUPERSEDED) {
+		job->state = rc == 0 ? FG_JOB_DONE : FG_JOB_SUPERSEDED;
+		job->next_attempt = 0;
+	} else if (rc == FG_JOB_FOLLOW) {
+		job->attempts = 0;
+		job->next_attempt = next;
+	} else {
+		job->last_error = fg_strdup(poll_err.message);
+		if (++job->attempts >= FG_QUEUE_MAX_ATTEMPTS) {
+			job->state = FG_JOB_FAILED;
+			stats->failed++;
+		} else {
+			job->next_attempt = time(NULL) + fg_queue_backoff(job->attempts);
+		}
+	}
+	return save_job(spool, job, err);
+}
+
+static void note_due(time_t *due, time_t when)
+{
+	if (!*due || when < *due)
+		*due = when;
+}
+
+/* After the queued jobs: the following ones that are due, polled once per
+ * drain (poll); later passes only note when they are due. */
+static int follow_pass(const char *spool, struct fg_job_list *jobs, void *ctx,
+		       const struct fg_queue_run_options *opts, bool poll,
+		       struct fg_queue_run_stats *stats, struct fg_error *err)
+{
+	time_t now = time(NULL);
+	size_t i;
+	int rc = 0;
+
+	for (i = 0; rc == 0 && i < jobs->count; i++) {
+		struct fg_job *job = &jobs->items[i];
+
+		if (job->state != FG_JOB_FOLLOWING || !opts->follow)
+			continue;
+		if (!poll || (job->next_attempt > now && !opts->ignore_backoff)) {
+			note_due(&stats->next_poll, job->next_attempt);
+			continue;
+		}
+		rc = follow_one(spool, job, opts, ctx, stats, err);
+		if (rc == 0 && job->state == FG_JOB_FOLLOWING)
+			note_due(&stats->next_poll, job->next_attempt);
+	}
+	return rc;
+}
+
 /* One pass over the queue; *ran tells whether any job was run. */
 static int run_pass(const char *spool, fg_job_executor exec, void *ctx,
-		    const struct fg_queue_run_options *opts,
+		    const struct fg_queue_run_options *opts, bool follow,
 		    struct fg_queue_run_stats *stats, bool *ran, struct fg_error *err)
 {
 	struct fg_job_list jobs;
@@ -446,6 +515,7 @@ static int run_pass(const char *spool, fg_job_executor exec, void *ctx,
 
 	*ran = false;
 	stats->next_due = 0;
+	stats->next_poll = 0;
 	if ((rc = fg_queue_list(spool, &jobs, err)) < 0)
 		return rc;
 	rc = supersede_older(spool, &jobs, stats, err);
@@ -456,16 +526,19 @@ static int run_pass(const char *spool, fg_job_executor exec, void *ctx,
 			continue;
 		if (job->state == FG_JOB_QUEUED && job->next_attempt > now &&
 		    !opts->ignore_backoff) {
-			if (!stats->next_due || job->next_attempt < stats->next_due)
-				stats->next_due = job->next_attempt;
+			note_due(&stats->next_due, job->next_attempt);
 			continue;
 		}
 		if (opts->policy && !fg_policy_rolls_out(opts->policy, job->branch))
 			rc = refuse_job(spool, job, stats, err);
 		else
 			rc = run_one(spool, job, exec, ctx, stats, err);
+		if (rc == 0 && job->state == FG_JOB_FOLLOWING)
+			note_due(&stats->next_poll, job->next_attempt);
 		*ran = true;
 	}
+	if (rc == 0)
+		rc = follow_pass(spool, &jobs, ctx, opts, follow, stats, err);
 	fg_job_list_release(&jobs);
 	return rc;
 }
@@ -493,12 +566,13 @@ static int drain_locked(const char *spool, fg_job_executor exec, void *ctx,
 			const struct fg_queue_run_options *opts,
 			struct fg_queue_run_stats *stats, struct fg_error *err)
 {
-	bool ran;
+	bool ran, follow = true;
 	int rc;
 
-	do
-		rc = run_pass(spool, exec, ctx, opts, stats, &ran, err);
-	while (rc == 0 && ran);
+	do {
+		rc = run_pass(spool, exec, ctx, opts, follow, stats, &ran, err);
+		follow = false; /* a poll never makes another pass */
+	} while (rc == 0 && ran);
 	return rc;
 }
 

@@ -34,7 +34,9 @@ enum fg_job_state {
 			     * refused the credentials, an unsafe credential
 			     * file); `fleetgate queue retry` revives it */
 	FG_JOB_SUPERSEDED,  /* a newer job of the same branch replaced it */
-	FG_JOB_DROPPED      /* removed by hand with `fleetgate queue drop` */
+	FG_JOB_DROPPED,     /* removed by hand with `fleetgate queue drop` */
+	FG_JOB_FOLLOWING    /* scheduled; the worker polls its outcome at
+			     * next_attempt until the follower says it ended */
 };
 
 struct fg_job {
@@ -59,9 +61,22 @@ struct fg_job_list {
 };
 
 /* Runs one job. Returns 0 on success with *outcome a new reference (may be
- * NULL), or a negative code with err set; the queue then retries later,
- * except after FG_EPERM, which no retry heals: the job fails at once. */
+ * NULL), FG_JOB_FOLLOW when it scheduled work whose outcome the follower
+ * polls later (*outcome set as for 0; the job becomes "following"), or a
+ * negative code with err set; the queue then retries later, except after
+ * FG_EPERM, which no retry heals: the job fails at once. */
 typedef int (*fg_job_executor)(void *ctx, const struct fg_job *job, json_t **outcome,
+			       struct fg_error *err);
+
+#define FG_JOB_FOLLOW 1
+#define FG_JOB_FOLLOW_SUPERSEDED 2 /* follower: a newer rollout took over */
+
+/* Polls a following job once. Returns 0 when it ended (the job is done),
+ * FG_JOB_FOLLOW to poll again at *next_poll, FG_JOB_FOLLOW_SUPERSEDED when
+ * a newer rollout of the branch replaced it, or a negative code with err
+ * set (the job keeps following after a backoff, and fails after
+ * FG_QUEUE_MAX_ATTEMPTS such errors in a row). */
+typedef int (*fg_job_follower)(void *ctx, const struct fg_job *job, time_t *next_poll,
 			       struct fg_error *err);
 
 #define FG_QUEUE_MAX_ATTEMPTS 8
@@ -89,7 +104,10 @@ int fg_queue_drop(const char *spool, unsigned long id, struct fg_error *err);
 
 struct fg_queue_run_stats {
 	size_t done, failed, retried, superseded;
+	size_t followed;  /* polls of following jobs */
 	time_t next_due;  /* 0: nothing waits for a retry */
+	time_t next_poll; /* 0: no following job; a waiting worker does not
+			   * sleep for polls: the timer's next run does them */
 };
 
 struct fg_policy;
@@ -101,10 +119,15 @@ struct fg_queue_run_options {
 	/* when set, a job for a branch it does not roll out
 	 * (fg_policy_rolls_out) fails at once without running */
 	const struct fg_policy *policy;
+	/* polls following jobs (with the executor's ctx); NULL: they wait.
+	 * Each run polls a following job at most once per drain, after the
+	 * queued jobs, so following never delays a rollout. */
+	fg_job_follower follow;
 };
 
 #define FG_QUEUE_RUN_OPTIONS_INIT { .wait_for_retries = false, .max_wait = 0, \
-				    .ignore_backoff = false, .policy = NULL }
+				    .ignore_backoff = false, .policy = NULL, \
+				    .follow = NULL }
 
 /* Drains the queue with `exec`: takes the worker lock (returns 1 at once
  * when another worker holds it), supersedes older jobs of a branch, refuses

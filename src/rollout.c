@@ -9,6 +9,7 @@
 #include <limits.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "buf.h"
 #include "http.h"
@@ -22,6 +23,7 @@ struct run {
 	char git_dir[PATH_MAX]; /* absolute: the state's key */
 	git_oid commit;
 	char hex[GIT_OID_HEXSZ + 1];
+	char tree_hex[GIT_OID_HEXSZ + 1];
 	char short_id[8];
 	char *state_dir;
 	struct fg_mender *m;
@@ -67,6 +69,9 @@ static int resolve_commit(struct run *r, struct fg_error *err)
 				     o->git_dir);
 	else
 		git_oid_cpy(&r->commit, git_object_id(commit));
+	if (commit)
+		git_oid_tostr(r->tree_hex, sizeof(r->tree_hex),
+			      git_commit_tree_id((git_commit *)commit));
 	git_oid_tostr(r->hex, sizeof(r->hex), &r->commit);
 	memcpy(r->short_id, r->hex, 7);
 	git_object_free(commit);
@@ -133,14 +138,17 @@ static const char *pick(const char *override, const char *policy_value)
 	return override ? override : policy_value;
 }
 
-static int open_mender(struct run *r, struct fg_error *err)
+int fg_rollout_mender_open(struct fg_mender **m, const struct fg_rollout_options *o,
+			   int max_retries, struct fg_error *err)
 {
-	const struct fg_policy *p = r->o->policy;
+	const struct fg_policy *p = o->policy;
 	struct fg_mender_opts mo = FG_MENDER_OPTS_INIT;
 	int rc;
 
-	mo.url = pick(r->o->mender_url, p ? p->mender.url : NULL);
-	mo.token_file = pick(r->o->token_file, p ? p->mender.token_file : NULL);
+	*m = NULL;
+	mo.url = pick(o->mender_url, p ? p->mender.url : NULL);
+	mo.token_file = pick(o->token_file, p ? p->mender.token_file : NULL);
+	mo.max_retries = max_retries;
 	if (p) {
 		mo.username_file = p->mender.username_file;
 		mo.password_file = p->mender.password_file;
@@ -152,10 +160,23 @@ static int open_mender(struct run *r, struct fg_error *err)
 				    "the policy (or --mender-url)");
 	if ((rc = fg_http_global_init(err)) < 0)
 		return rc;
-	rc = fg_mender_open(&r->m, &mo, err);
+	rc = fg_mender_open(m, &mo, err);
 	if (rc < 0)
 		fg_http_global_cleanup();
 	return rc;
+}
+
+void fg_rollout_mender_close(struct fg_mender *m)
+{
+	if (!m)
+		return;
+	fg_mender_close(m);
+	fg_http_global_cleanup();
+}
+
+static int open_mender(struct run *r, struct fg_error *err)
+{
+	return fg_rollout_mender_open(&r->m, r->o, 0, err);
 }
 
 /* ---- facts and scope ---- */
@@ -474,6 +495,29 @@ static json_t *outcome(struct run *r)
 /* After a complete rollout only: a partial one is redone in full next time.
  * The state only saves work, so failing to write it fails nothing: the
  * outcome and the text report say so, and the next run is a full one. */
+/* The record of this rollout (opts->record): the counts of the plan, and
+ * whether the worker follows it. Not writing it fails the run, which the
+ * queue retries: a rollout nobody can follow must not look finished. */
+static int record(struct run *r, json_t *report, struct fg_error *err)
+{
+	struct fg_rollout_record_in in = {
+		.git_dir = r->git_dir, .state_dir = r->state_dir,
+		.branch = r->o->branch, .commit = r->hex,
+		.tree = r->tree_hex, .plan = r->plan, .deployments = r->deployments,
+		.active = &r->facts.active, .now = time(NULL),
+		.timeout = r->o->policy->follow_timeout,
+	};
+	bool follow;
+	int rc;
+
+	if (!r->o->record || r->o->dry_run)
+		return 0;
+	if ((rc = fg_rollout_record_begin(&in, &follow, err)) < 0)
+		return rc;
+	return json_object_set_new(report, "follow", json_boolean(follow)) < 0
+		? fg_error_oom(err) : 0;
+}
+
 static int remember(struct run *r, json_t *report)
 {
 	struct fg_error e = FG_ERROR_INIT;
@@ -505,10 +549,7 @@ static void run_release(struct run *r)
 	fg_rollout_ids_release(&r->prev_subs);
 	fg_rollout_ids_release(&r->subs);
 	free(r->in_scope);
-	if (r->m) {
-		fg_mender_close(r->m);
-		fg_http_global_cleanup();
-	}
+	fg_rollout_mender_close(r->m);
 	git_repository_free(r->repo);
 	free(r->state_dir);
 	json_decref(r->deployments);
@@ -519,6 +560,8 @@ static void run_release(struct run *r)
 
 static int finish(struct run *r, json_t **report, struct fg_error *err)
 {
+	int rc;
+
 	if (r->config_unfetched) {
 		struct fg_error e = r->config_err;
 
@@ -534,6 +577,8 @@ static int finish(struct run *r, json_t **report, struct fg_error *err)
 		/* refused credentials stay FG_EPERM: the queue fails the job */
 		return err->code = r->first.code == FG_EPERM ? FG_EPERM : FG_ENET;
 	}
+	if ((rc = record(r, *report, err)) < 0)
+		return rc;
 	return remember(r, *report);
 }
 

@@ -26,8 +26,10 @@
 #include <jansson.h>
 #include <stdbool.h>
 #include <stdio.h>
+#include <time.h>
 
 #include "error.h"
+#include "record.h"
 
 struct fg_policy;
 
@@ -48,6 +50,8 @@ struct fg_rollout_options {
 				       * hook runs (a dry-run push); may be NULL */
 	bool dry_run;                 /* plan only: change nothing */
 	bool full;                    /* reconcile every subscriber's configuration */
+	bool record;                  /* write the rollout record (record.h) in
+				       * state_dir for the worker to follow */
 	FILE *progress;               /* a progress line goes here; NULL: none */
 	FILE *text_report;            /* the human-readable plan/summary; may be NULL */
 	FILE *json_report;            /* the plan, device by device (report.h's
@@ -65,7 +69,8 @@ struct fg_rollout_options {
  * "secret"}...] (configurations not sent, policy secrets; names only),
  * "warnings" (count), "errors":
  * [messages], "state_error" (only when the state could not be written; the
- * next run is then a full one)}; when the return is FG_ENET after applying,
+ * next run is then a full one), "follow" (with opts->record: whether the
+ * record is in progress, i.e. the worker must follow it)}; when the return is FG_ENET after applying,
  * *report is set too.
  * Returns 0 when everything planned was applied (or nothing was needed),
  * FG_ENET when Mender could not be reached or a call kept failing (the
@@ -78,6 +83,27 @@ struct fg_rollout_options {
  * Mender URL). */
 int fg_rollout_run(const struct fg_rollout_options *opts, json_t **report,
 		   struct fg_error *err);
+
+/* The folder of the rollout state and records (record.h): state_dir when
+ * given, else <absolute git_dir>/fleetgate. New string; NULL when git_dir
+ * does not exist (or out of memory). */
+char *fg_rollout_state_dir(const char *git_dir, const char *state_dir);
+
+/* Polls the rollout of opts->branch at opts->rev (a full hex id) once and
+ * updates its record: the statistics of each unfinished OS deployment (a
+ * request each), the device ids of deployments whose failures grew, and
+ * the deviceconfig of devices whose configuration is not reported yet.
+ * *state is the record's state afterwards: FG_RECORD_SUPERSEDED when a
+ * newer rollout of the branch has a record (nothing is asked), a final
+ * state when every device has an outcome or rollout.follow_timeout passed,
+ * else FG_RECORD_IN_PROGRESS with *next_poll the time of the next poll
+ * (backoff from 10 s to 5 min). A Mender call that fails is no error: the
+ * record keeps it as last_error and the next poll asks again. Returns
+ * FG_EINVALID / FG_EIO for a record that cannot be read or written,
+ * FG_EINVALID when there is no Mender URL, FG_ENOMEM. */
+int fg_rollout_follow(const struct fg_rollout_options *opts,
+		      enum fg_record_state *state, time_t *next_poll,
+		      struct fg_error *err);
 
 /* The branches that gained devices when the subscriptions branch moved
  * from old_hex to new_hex (all zeros: created): a device file whose

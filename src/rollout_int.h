@@ -21,6 +21,9 @@
 #include "error.h"
 #include "mender.h"
 #include "plan.h"
+#include "rollout.h"
+
+#include <time.h>
 
 struct fg_policy;
 
@@ -161,5 +164,49 @@ int fg_rollout_state_set(const char *state_dir, const char *git_dir,
 int fg_rollout_scope_diff(struct fg_rollout_ids *scope, int *full,
 			  git_repository *repo, const git_oid *old,
 			  const git_oid *new, struct fg_error *err);
+
+/* ---- Mender (rollout.c) ---- */
+
+/* Connects to the Mender server of the options (else the policy's);
+ * fg_rollout_mender_close undoes it. max_retries as fg_mender_opts. */
+int fg_rollout_mender_open(struct fg_mender **m, const struct fg_rollout_options *o,
+			   int max_retries, struct fg_error *err);
+void fg_rollout_mender_close(struct fg_mender *m);
+
+/* ---- the record (rollout_record.c) ---- */
+
+struct fg_rollout_record_in {
+	const char *git_dir; /* where the note goes */
+	const char *state_dir;
+	const char *branch;
+	const char *commit;  /* hex */
+	const char *tree;    /* hex */
+	const struct fg_plan *plan;
+	json_t *deployments; /* the run's report: {id?, name, artifact, devices} */
+	const struct fg_mender_deployments *active; /* for ids of 409s */
+	time_t now;
+	long timeout;        /* rollout.follow_timeout, seconds */
+};
+
+/* Writes the record of a rollout whose plan was applied: in-progress with
+ * what the follower polls, or (nothing scheduled) already succeeded;
+ * *follow tells which. FG_EIO, FG_EINVALID, FG_ENOMEM (record.h). */
+int fg_rollout_record_begin(const struct fg_rollout_record_in *in, bool *follow,
+			    struct fg_error *err);
+
+/* ---- the git note (rollout_note.c) ---- */
+
+/* Writes fg_record_summary of rec as the note of rec->commit in
+ * refs/notes/fleetgate of git_dir (unless it already says that), through
+ * the git command line and a compare-and-swap update of the ref, retried
+ * a few times when another writer moved it. Its scratch files go to
+ * state_dir. FG_EIO when git fails or the ref kept moving, FG_ENOMEM. */
+int fg_rollout_note(const char *git_dir, const char *state_dir, const char *branch,
+		    const struct fg_record *rec, struct fg_error *err);
+
+/* The note, best effort: a failure is a warning on stderr (the worker's
+ * log), never a failed rollout; the next state change writes it again. */
+void fg_rollout_note_warn(const char *git_dir, const char *state_dir,
+			  const char *branch, const struct fg_record *rec);
 
 #endif

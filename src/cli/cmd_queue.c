@@ -92,12 +92,41 @@ static int run_job(void *ctx, const struct fg_job *job, json_t **outcome,
 	o.rev = job->new_id;
 	o.policy = r->policy;
 	o.dry_run = job->dry_run;
+	o.record = true;
 	rc = fg_rollout_run(&o, outcome, err);
 	snprintf(job_id, sizeof(job_id), "%lu", job->id);
 	fg_serverlog(r->policy, "rollout", "job", job_id, "branch", job->branch,
 		     "new", job->new_id, "result", rc == 0 ? "done" : "error",
 		     "error", rc == 0 ? NULL : err->message, NULL);
+	if (rc == 0 && json_is_true(json_object_get(*outcome, "follow")))
+		return FG_JOB_FOLLOW;
 	return rc;
+}
+
+/* The queue's follower: one poll of the job's rollout (its record). */
+static int follow_job(void *ctx, const struct fg_job *job, time_t *next_poll,
+		      struct fg_error *err)
+{
+	struct repo_ctx *r = ctx;
+	struct fg_rollout_options o = FG_ROLLOUT_OPTIONS_INIT;
+	enum fg_record_state state;
+	char job_id[32];
+	int rc;
+
+	if (!r->policy)
+		return fg_error_set(err, FG_EINVALID, "%s", r->policy_err.message);
+	o.git_dir = job->repo;
+	o.branch = job->branch;
+	o.rev = job->new_id;
+	o.policy = r->policy;
+	if ((rc = fg_rollout_follow(&o, &state, next_poll, err)) < 0)
+		return rc;
+	if (!fg_record_is_final(state))
+		return FG_JOB_FOLLOW;
+	snprintf(job_id, sizeof(job_id), "%lu", job->id);
+	fg_serverlog(r->policy, "rollout", "job", job_id, "branch", job->branch,
+		     "new", job->new_id, "result", fg_record_state_name(state), NULL);
+	return state == FG_RECORD_SUPERSEDED ? FG_JOB_FOLLOW_SUPERSEDED : 0;
 }
 
 static void print_job(const struct fg_job *job)
@@ -167,14 +196,16 @@ static int drain(const char *repo, const struct queue_args *a)
 	opts.wait_for_retries = a->wait;
 	opts.max_wait = WORKER_MAX_WAIT;
 	opts.policy = r.policy;
+	opts.follow = follow_job;
 	rc = fg_queue_run(r.spool, run_job, &r, &opts, &stats, &err);
 	if (rc < 0)
 		fprintf(stderr, "fleetgate queue: %s\n", err.message);
 	else if (rc == 1)
 		printf("%s: another worker is draining this queue\n", r.git_dir);
 	else
-		printf("%s: %zu done, %zu to retry, %zu failed, %zu superseded\n", r.git_dir,
-		       stats.done, stats.retried, stats.failed, stats.superseded);
+		printf("%s: %zu done, %zu to retry, %zu failed, %zu superseded%s\n",
+		       r.git_dir, stats.done, stats.retried, stats.failed,
+		       stats.superseded, stats.followed ? "; following polled" : "");
 	repo_ctx_release(&r);
 	return rc < 0 ? 2 : (stats.failed || stats.retried) ? 1 : 0;
 }

@@ -19,6 +19,7 @@ int cmd_install(int argc, char **argv);
 int cmd_policy(int argc, char **argv);
 int cmd_check(int argc, char **argv);
 int cmd_queue(int argc, char **argv);
+int cmd_status(int argc, char **argv);
 int cmd_validate(int argc, char **argv);
 int cmd_plan(int argc, char **argv);
 int cmd_rollout(int argc, char **argv);

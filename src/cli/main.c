@@ -12,6 +12,7 @@ const struct fg_command fg_commands[] = {
 	{ "policy", cmd_policy, "check a server policy file (policy check FILE)" },
 	{ "check", cmd_check, "check a fleet repository (check [DIR] | --git-dir D --rev R)" },
 	{ "queue", cmd_queue, "list, run, retry or drop rollout jobs" },
+	{ "status", cmd_status, "show each branch's last rollout and how its devices fared" },
 	{ "validate", cmd_validate, "validate YAML/JSON files against a JSON Schema" },
 	{ "plan", cmd_plan, "show what a rollout of a branch would do in Mender" },
 	{ "rollout", cmd_rollout, "roll a branch out to its devices through Mender now" },

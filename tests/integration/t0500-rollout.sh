@@ -277,12 +277,12 @@ printf '%s %s refs/heads/production\n' "$old" "$new" |
 $VG "$FG" queue run --repo "$T/repo.git" --now >"$T/queue.out" 2>"$T/queue.err"
 check "queue run exits 0" test "$?" = 0
 "$FG" queue list --repo "$T/repo.git" --format json >"$T/jobs.json"
-check "the job is done with the deployment id in its outcome" py 'import json,sys
+check "the job scheduled the deployment (following it) with its id in its outcome" py 'import json,sys
 jobs=json.load(open(sys.argv[1])); s=json.load(open(sys.argv[2]))
 j=[x for x in jobs if x["new"]==sys.argv[3]][0]
 ids={d["id"] for d in s["deployments"] if d["artifact_name"]=="img-rpi-queue"}
 got={d["id"] for d in j["outcome"]["deployments"]}
-sys.exit(j["state"]!="done" or not ids or got!=ids)' "$T/jobs.json" "$(state; echo "$T/state.json")" "$new"
+sys.exit(j["state"] not in ("done", "following") or not ids or got!=ids)' "$T/jobs.json" "$(state; echo "$T/state.json")" "$new"
 check "the server log recorded the job" grep -q "rollout" "$T/server.log"
 
 # --- the secret never leaves the PUT body -----------------------------------

@@ -188,6 +188,13 @@ fg06_wait_state() {
 	return 1
 }
 
+# fg06_wait_scheduled REPO ID SECONDS: polls until job ID scheduled its
+# deployments: "following" (the worker follows them to their end) or "done"
+# (there was nothing to follow).
+fg06_wait_scheduled() {
+	fg06_wait_state "$1" "$2" '\(following\|done\)' "$3"
+}
+
 # fg06_job_state REPO ID: the state of job ID ("" when there is none).
 fg06_job_state() {
 	fg06_jobs "$1" | awk -v id="$2" '$1 == id { print $2 }'

@@ -57,7 +57,7 @@ if [ $rc -eq 0 ] && grep -q "3 done, 0 to retry, 0 failed" "$FG_TMP/run.out"; th
 else
 	fg_fail "queue run --now completes the jobs of develop, main and canary" "exit $rc" "$(cat "$FG_TMP/run.out")"
 fi
-fg_ok "canary's job is done" fg06_wait_state "$srv" "$job" "done" 1
+fg_ok "canary's job is done" fg06_wait_scheduled "$srv" "$job" 1
 fg06_eq "exactly one deployment each: pi4-v2 to the main and to the canary device" \
 	"pi4-v2	$M1
 pi4-v2	$C1" "$(fg06_dbl deployments | cut -f1,2)"

@@ -49,7 +49,7 @@ fi
 fg_ok "canary's older job ($(echo "$old_canary" | cut -c1-7)) is superseded" \
 	fg06_wait_state "$srv" "$old_job" superseded 1
 fg_ok "canary's newer job ($(echo "$new_canary" | cut -c1-7)) is done" \
-	fg06_wait_state "$srv" "$new_job" "done" 1
+	fg06_wait_scheduled "$srv" "$new_job" 1
 fg06_eq "only the newest commits are rolled out: pi4-v3 to main's and canary's devices" \
 	"pi4-v3	$M1
 pi4-v3	$C1,$C2" "$(fg06_dbl deployments | cut -f1,2)"

@@ -153,7 +153,7 @@ fg_push_env REMOTE_USER=mallory "$w" develop
 fg_accepted "mallory's develop push is accepted"
 job=$(fg06_job_of develop)
 [ -n "$job" ] || { fg_output; fg_bail "no job line for develop"; }
-fg06_wait_state "$srv" "$job" done 60 || fg_bail "develop's job $job did not finish: $(fg06_jobs "$srv")"
+fg06_wait_scheduled "$srv" "$job" 60 || fg_bail "develop's job $job did not finish: $(fg06_jobs "$srv")"
 fg06_eq "develop's image reaches only the boards tagged develop" "$D1,$D2" \
 	"$(deps_of dev-image | cut -f1)"
 fg06_eq "the lab board whose configuration needs PROD_DB_PASSWORD gets no configuration" \

@@ -140,6 +140,31 @@ static void test_rolls_out(void **state)
 	fg_policy_free(p);
 }
 
+/* rollout.follow_timeout: a duration with a unit, 24h when absent. */
+static void test_follow_timeout(void **state)
+{
+	struct fg_policy *p = parse_ok(good);
+	long secs = -1;
+
+	(void)state;
+	assert_int_equal(p->follow_timeout, 24 * 3600);
+	fg_policy_free(p);
+	p = parse_ok("version: 1\nbranches: { main: { promote_from: [develop] } }\nrollout: { follow_timeout: 15m }\n");
+	assert_int_equal(p->follow_timeout, 900);
+	fg_policy_free(p);
+	assert_int_equal(fg_policy_parse_duration(&secs, "2d"), 0);
+	assert_int_equal(secs, 2 * 86400);
+	assert_int_equal(fg_policy_parse_duration(&secs, "0s"), 0);
+	assert_int_equal(secs, 0);
+	assert_int_equal(fg_policy_parse_duration(&secs, "30"), FG_EINVALID);
+	assert_int_equal(fg_policy_parse_duration(&secs, "-5s"), FG_EINVALID);
+	assert_int_equal(fg_policy_parse_duration(&secs, "5 h"), FG_EINVALID);
+	assert_int_equal(fg_policy_parse_duration(&secs, "99999999999d"), FG_EINVALID);
+	assert_int_equal(fg_policy_parse_duration(&secs, "366d"), FG_EINVALID);
+	parse_fails("version: 1\nbranches: { main: { promote_from: [develop] } }\nrollout: { follow_timeout: soon }\n",
+		    "policy.yaml:3:28: follow_timeout 'soon' is not a duration");
+}
+
 /* The subscriptions branch: the top of the chain, or the one named. */
 static void test_subscriptions_branch(void **state)
 {
@@ -242,6 +267,7 @@ int main(void)
 		cmocka_unit_test(test_undefined_group),
 		cmocka_unit_test(test_location_in_message),
 		cmocka_unit_test(test_rolls_out),
+		cmocka_unit_test(test_follow_timeout),
 		cmocka_unit_test(test_subscriptions_branch),
 		cmocka_unit_test(test_secrets_per_branch),
 		cmocka_unit_test(test_yaml_errors_propagate),

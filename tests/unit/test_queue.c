@@ -122,6 +122,93 @@ static void test_newer_job_supersedes(void **state)
 	fg_job_release(&job);
 }
 
+/* The follower's script: what each poll answers, and the order of every
+ * executor run and poll ("run:branch@new", "poll:branch@new"). */
+struct follow_log {
+	int answers[8];
+	int polls;
+	char order[16][64];
+	int n;
+};
+
+static int follow_exec(void *ctx, const struct fg_job *job, json_t **outcome,
+		       struct fg_error *err)
+{
+	struct follow_log *log = ctx;
+
+	(void)err;
+	snprintf(log->order[log->n++ % 16], 64, "run:%s@%s", job->branch, job->new_id);
+	*outcome = NULL;
+	return strcmp(job->branch, "main") ? FG_JOB_FOLLOW : 0; /* main: nothing to follow */
+}
+
+static int fake_follow(void *ctx, const struct fg_job *job, time_t *next_poll,
+		       struct fg_error *err)
+{
+	struct follow_log *log = ctx;
+	int rc = log->answers[log->polls++ % 8];
+
+	snprintf(log->order[log->n++ % 16], 64, "poll:%s@%s", job->branch, job->new_id);
+	*next_poll = time(NULL) + 3600;
+	return rc < 0 ? fg_error_set(err, rc, "mender is down") : rc;
+}
+
+/* A scheduled job is "following": polled once per run, after the queued
+ * jobs (a poll never delays a rollout), until the follower says it ended;
+ * a follower's error keeps it following. */
+static void test_following_is_polled_after_queued_jobs(void **state)
+{
+	const char *spool = *state;
+	struct fg_queue_run_options opts = FG_QUEUE_RUN_OPTIONS_INIT;
+	struct fg_queue_run_stats stats;
+	struct fg_error err = FG_ERROR_INIT;
+	struct follow_log log = { .answers = { FG_JOB_FOLLOW, FG_ENET, 0 } };
+	struct fg_job job;
+
+	opts.follow = fake_follow;
+	add(spool, "canary", "c1");
+	assert_int_equal(fg_queue_run(spool, follow_exec, &log, &opts, &stats, &err), 0);
+	assert_int_equal(log.polls, 0); /* not due yet: the first look waits */
+	assert_int_equal(fg_queue_get(spool, 1, &job, &err), 0);
+	assert_int_equal(job.state, FG_JOB_FOLLOWING);
+	assert_true(stats.next_poll == job.next_attempt && job.next_attempt > time(NULL));
+	assert_int_equal(stats.next_due, 0); /* a waiting worker does not sleep for it */
+	fg_job_release(&job);
+
+	add(spool, "main", "m1");
+	opts.ignore_backoff = true;
+	assert_int_equal(fg_queue_run(spool, follow_exec, &log, &opts, &stats, &err), 0);
+	assert_int_equal(log.polls, 1);
+	assert_string_equal(log.order[1], "run:main@m1");
+	assert_string_equal(log.order[2], "poll:canary@c1");
+	assert_int_equal(fg_queue_get(spool, 1, &job, &err), 0);
+	assert_int_equal(job.state, FG_JOB_FOLLOWING);
+	fg_job_release(&job);
+
+	/* the error: still following, with the error shown; then it ends */
+	assert_int_equal(fg_queue_run(spool, follow_exec, &log, &opts, &stats, &err), 0);
+	assert_int_equal(fg_queue_get(spool, 1, &job, &err), 0);
+	assert_int_equal(job.state, FG_JOB_FOLLOWING);
+	assert_string_equal(job.last_error, "mender is down");
+	fg_job_release(&job);
+	/* a newer canary rollout: the follower finds the old one replaced */
+	add(spool, "canary", "c2");
+	log.answers[2] = FG_JOB_FOLLOW_SUPERSEDED;
+	log.answers[3] = 0;
+	assert_int_equal(fg_queue_run(spool, follow_exec, &log, &opts, &stats, &err), 0);
+	assert_string_equal(log.order[4], "run:canary@c2");
+	assert_string_equal(log.order[5], "poll:canary@c1");
+	assert_string_equal(log.order[6], "poll:canary@c2"); /* --now: at once */
+	assert_int_equal(fg_queue_get(spool, 1, &job, &err), 0);
+	assert_int_equal(job.state, FG_JOB_SUPERSEDED);
+	assert_null(job.last_error);
+	fg_job_release(&job);
+	assert_int_equal(fg_queue_get(spool, 3, &job, &err), 0);
+	assert_int_equal(job.state, FG_JOB_DONE);
+	fg_job_release(&job);
+	assert_int_equal(log.polls, 4);
+}
+
 static void test_retry_with_backoff_then_fail(void **state)
 {
 	const char *spool = *state;
@@ -294,6 +381,8 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_add_list_and_run, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_newer_job_supersedes, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_following_is_polled_after_queued_jobs,
+						setup, teardown),
 		cmocka_unit_test_setup_teardown(test_retry_with_backoff_then_fail, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_refused_credentials_fail_at_once, setup,
 						teardown),
