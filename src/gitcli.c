@@ -3,7 +3,9 @@
 #include <errno.h>
 #include <git2.h>
 #include <spawn.h>
+#include <pwd.h>
 #include <stdlib.h>
+#include <sys/stat.h>
 #include <string.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -149,4 +151,27 @@ int fg_repo_uses_sha256(const char *git_dir)
 	git_libgit2_shutdown();
 	free(path);
 	return sha256;
+}
+
+int fg_git_open_failed(struct fg_error *err, const char *git_dir)
+{
+	const git_error *e = git_error_last();
+	struct passwd *pw;
+	struct stat st;
+
+	/* libgit2 and git refuse a repository another user owns (git's
+	 * safe.directory); libgit2 then says only "config value
+	 * 'safe.directory' was not found", which tells an admin nothing */
+	if (stat(git_dir, &st) == 0 && st.st_uid != geteuid()) {
+		pw = getpwuid(st.st_uid);
+		if (pw)
+			return fg_error_set(err, FG_EPERM, "'%s' belongs to the user '%s': "
+					    "run fleetgate as that user (sudo -u %s fleetgate ...)",
+					    git_dir, pw->pw_name, pw->pw_name);
+		return fg_error_set(err, FG_EPERM, "'%s' belongs to user id %u: run "
+				    "fleetgate as the repository's owner", git_dir,
+				    (unsigned)st.st_uid);
+	}
+	return fg_error_set(err, FG_ENOTFOUND, "%s: %s", git_dir,
+			    e ? e->message : "not a git repository");
 }

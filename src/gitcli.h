@@ -30,4 +30,10 @@ int fg_git_run(const char *git_dir, const char *const *args,
  * git_dir NULL: $GIT_DIR, else ".". */
 int fg_repo_uses_sha256(const char *git_dir);
 
+/* Fills err after libgit2 failed to open git_dir: when another user owns
+ * it (libgit2 and git refuse that, after git's safe.directory), says to run
+ * as that user (FG_EPERM); else libgit2's reason (FG_ENOTFOUND). Returns
+ * the code. */
+int fg_git_open_failed(struct fg_error *err, const char *git_dir);
+
 #endif

@@ -2,6 +2,7 @@
  * (rollout_*.c), the plan (plan.h), then aborts, deployments and
  * configurations in that order. */
 #include "rollout.h"
+#include "gitcli.h"
 #include "rollout_int.h"
 
 #include <errno.h>
@@ -121,7 +122,7 @@ static int open_repo(struct run *r, struct fg_error *err)
 	r->git_init = 1;
 	if (git_repository_open_ext(&r->repo, o->git_dir, GIT_REPOSITORY_OPEN_NO_SEARCH,
 				    NULL) < 0)
-		return git_fail(err, FG_ENOTFOUND, o->git_dir);
+		return fg_git_open_failed(err, o->git_dir);
 	if (o->quarantine && add_objects(r->repo, o->quarantine) < 0)
 		return git_fail(err, FG_ENOTFOUND, o->quarantine);
 	if (!realpath(o->git_dir, r->git_dir))

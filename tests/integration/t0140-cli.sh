@@ -117,6 +117,19 @@ run "$fg" queue drop 7 --repo "$repo"
 expect "dropping a job that does not exist" 1 "there is no job 7"
 run "$fg" queue frob --repo "$repo"
 expect "queue with an unknown action shows the usage" 2 "usage: fleetgate queue"
+# Root on a repository the git user owns: say to run as that user, not
+# libgit2's "config value 'safe.directory' was not found".
+if [ "$(id -u)" -eq 0 ] && id nobody >/dev/null 2>&1; then
+	owned=$(fg_bare owned-by-nobody)
+	git -C "$owned" config fleetgate.policy "$policy"
+	chown -R nobody "$owned"
+	run "$fg" plan --repo "$owned" main
+	expect "plan as root on another user's repository says to run as its owner" 2 \
+		"belongs to the user 'nobody': run fleetgate as that user (sudo -u nobody fleetgate ...)"
+	chown -R "$(id -u)" "$owned"
+else
+	fg_pass "plan on another user's repository # SKIP needs root and a 'nobody' user to own a repository"
+fi
 run "$fg" queue run --scan "$FG_TMP/no-such-root"
 expect "queue run --scan of a missing root fails and says what to give" 2 \
 	"--scan '$FG_TMP/no-such-root': No such file or directory; give the folder that holds the git repositories"
