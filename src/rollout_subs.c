@@ -4,6 +4,7 @@
  * the content of the branch being rolled out: anyone may push to develop
  * or a feature branch, and their fleet.yaml could otherwise claim every
  * device. */
+#include "gitcli.h"
 #include "rollout.h"
 #include "rollout_int.h"
 
@@ -382,8 +383,7 @@ int fg_rollout_moved_to(struct fg_rollout_moved *out, const char *git_dir,
 	m.err = err;
 	git_libgit2_init();
 	if (git_repository_open_bare(&m.repo, git_dir) < 0)
-		rc = fg_error_set(err, FG_EIO, "%s: %s", git_dir,
-				  git_error_last() ? git_error_last()->message : "cannot open");
+		rc = fg_git_open_failed(err, git_dir);
 	else if ((rc = tree_of_hex(&m.old, m.repo, old_hex, err)) == 0 &&
 		 (rc = tree_of_hex(&m.new, m.repo, new_hex, err)) == 0 &&
 		 (rc = tree_string(&m.old_default, m.repo, m.old, FG_FLEET_FILE,
