@@ -4,9 +4,9 @@
  * the content of the branch being rolled out: anyone may push to develop
  * or a feature branch, and their fleet.yaml could otherwise claim every
  * device. */
-#include "gitcli.h"
 #include "rollout.h"
 #include "rollout_int.h"
+#include "gitcli.h"
 
 #include <stdlib.h>
 #include <string.h>
