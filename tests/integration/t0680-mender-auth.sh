@@ -52,7 +52,7 @@ mv "$FG06_TOKEN_FILE.new" "$FG06_TOKEN_FILE"
 	{ sed 's/^/# /' "$FG_TMP/retry.out"; fg_bail "queue retry failed"; }
 # shellcheck disable=SC2086
 $FG_VALGRIND "$FG_BUILDDIR/fleetgate" queue run --repo "$srv" --now >"$FG_TMP/run.out" 2>&1
-fg_ok "with the new token the retried job is done" fg06_wait_state "$srv" "$job" done 30
+fg_ok "with the new token the retried job has scheduled its work (following or done)" fg06_wait_scheduled "$srv" "$job" 120
 fg06_eq "main's device gets pi4-v2" "pi4-v2	$M1" "$(fg06_dbl deployments | cut -f1,2)"
 
 # ---- a token file that is a link, or readable by the group: refused
