@@ -139,8 +139,8 @@ cp "$src/policies/policy.yaml" "$tmp/policy.yaml"
 chmod 644 "$tmp/policy.yaml"
 grep -q '^validate: all' "$tmp/policy.yaml" || die "policies/policy.yaml no longer says validate: all"
 
-# The schema for the side-by-side validation: policies/device.schema.json
-# with the definitions it takes from policies/fleet.schema.json copied in
+# The schema for the side-by-side validation: src/fleet/schemas/device.schema.json
+# with the definitions it takes from src/fleet/schemas/fleet.schema.json copied in
 # (one file, because `fleetgate validate` takes one schema file). It is the
 # schema every device file must pass; the same file goes to all three tools.
 schema=$tmp/device.bundled.schema.json
@@ -379,8 +379,8 @@ for n in $sizes; do
 done
 echo
 echo "Notes:"
-echo "  schema for the three validators: policies/device.schema.json with the"
-echo "  definitions it refers to in policies/fleet.schema.json copied in (one file);"
+echo "  schema for the three validators: src/fleet/schemas/device.schema.json with the"
+echo "  definitions it refers to in src/fleet/schemas/fleet.schema.json copied in (one file);"
 echo "  every generated device file is valid under it, and each tool must say so."
 echo "  fleetgate check does more than that schema: file names, unique ids, secrets,"
 echo "  branches, fleet.yaml, and the fleet's configuration schema on every merged"
