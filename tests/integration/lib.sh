@@ -8,7 +8,9 @@
 # 127.0.0.1, or leaves a process running after the test exits.
 #
 # Inputs: $FG_BUILDDIR (absolute build dir), $FG_SRCDIR (absolute source
-# dir), optional $FG_VALGRIND (wrapper every fleetgate program is run with).
+# dir), optional $FG_VALGRIND (wrapper every fleetgate program is run with),
+# optional $FG_TRANSPORT (file|http) and $FG_HASH (sha1|sha256): how the
+# transport-neutral helpers (fg_as, fg_send) reach the server.
 
 umask 022
 
@@ -174,7 +176,8 @@ fg_install() {
 }
 
 # fg_valgrindify REPO: rewrites `exec '` to `exec $FG_VALGRIND '` in every
-# script fleetgate installed (CONTRACTS.md); no-op without $FG_VALGRIND.
+# script fleetgate installed (each ends in one `exec '<program>' ...` line);
+# no-op without $FG_VALGRIND.
 fg_valgrindify() {
 	[ -n "$FG_VALGRIND" ] || return 0
 	for fg_f in "$1"/hooks/pre-receive "$1"/hooks/post-receive \
@@ -293,7 +296,8 @@ fg_accepted() {
 
 # fg_rejected DESC REF RULE [RULE...]: the last push failed, git reports
 # the hook declined REF, and fleetgate's line for REF names one of RULEs
-# (the message format of CONTRACTS.md).
+# ("fleetgate: rejected REF ID: RULE: why; hint: what to do", the format
+# docs/policy.md shows users).
 fg_rejected() {
 	fg_desc=$1
 	fg_ref=$2
@@ -486,4 +490,88 @@ fg_feature_into_main() {
 fg_main_into_canary() {
 	fg_checkout "$1" canary
 	fg_merge "$1" --no-ff -m "Promote main to canary" origin/main
+}
+
+# ---------------------------------------------------------------- transports
+# One story, any transport and hash: the scripts set FG_TRANSPORT and
+# FG_HASH, fg_serve creates the server and fg_as / fg_send push to it.
+FG_TRANSPORT=${FG_TRANSPORT:-file}
+FG_HASH=${FG_HASH:-sha1}
+case $FG_TRANSPORT in file | http) ;; *) fg_bail "FG_TRANSPORT=$FG_TRANSPORT: use file or http" ;; esac
+case $FG_HASH in sha1 | sha256) ;; *) fg_bail "FG_HASH=$FG_HASH: use sha1 or sha256" ;; esac
+FG_PUSHER=""
+
+# fg_hexlen: how many hex digits an object id has under $FG_HASH.
+fg_hexlen() {
+	if [ "$FG_HASH" = sha256 ]; then echo 64; else echo 40; fi
+}
+
+# fg_serve NAME POLICY USER...: the bare $FG_HASH repository NAME with the
+# hooks installed, reachable over $FG_TRANSPORT; prints its path. Over http
+# the USERs (password USER-pw) are the only accounts of the web server.
+# Call it in the script itself, not in $(...): the web server must belong
+# to the test's own shell.
+fg_serve() {
+	fg_name=$1
+	fg_pol=$2
+	shift 2
+	FG_SRV=$(fg_bare "$fg_name" "$FG_HASH")
+	[ -d "$FG_SRV" ] || fg_bail "no bare repository"
+	fg_install "$FG_SRV" "$fg_pol" || fg_bail "fleetgate install failed"
+	FG_SRV_NAME=$fg_name
+	[ "$FG_TRANSPORT" = http ] || return 0
+	command -v lighttpd >/dev/null 2>&1 ||
+		fg_bail "lighttpd is not installed (scripts/deps)"
+	git -C "$FG_SRV" config http.receivepack true
+	fg_users=$FG_TMP/htusers
+	: >"$fg_users"
+	for fg_u in "$@"; do
+		printf '%s:%s-pw\n' "$fg_u" "$fg_u" >>"$fg_users"
+	done
+	chmod 600 "$fg_users"
+	fg_http_start "$FG_TMP/srv" "$fg_users" || fg_bail "lighttpd did not start"
+}
+
+# fg_url USER [PASSWORD]: the URL of the fg_serve repository as USER
+# (http; ignored over file://).
+fg_url() {
+	if [ "$FG_TRANSPORT" = file ]; then
+		echo "file://$FG_SRV"
+	else
+		echo "http://$1:${2:-$1-pw}@127.0.0.1:$FG_HTTP_PORT/git/$FG_SRV_NAME.git"
+	fi
+}
+
+# fg_as USER: the pusher of the following fg_send pushes. Over file:// the
+# hook is given USER through REMOTE_USER in the push's environment (as a
+# forge would set it); "" is a push with no known pusher. Over http USER's
+# credentials are in origin's URL: the web server authenticates them and
+# sets REMOTE_USER, the client never does.
+fg_as() {
+	if [ -z "$1" ] && [ "$FG_TRANSPORT" = http ]; then
+		fg_bail "fg_as: over http every push has an authenticated pusher"
+	fi
+	FG_PUSHER=$1
+}
+
+# fg_send [VAR=value...] WORK GIT-PUSH-ARGS...: fg_push as the fg_as
+# pusher. The VARs are the git client's environment only: over file:// the
+# hook inherits them after REMOTE_USER (so they win), over http they never
+# reach the server.
+fg_send() {
+	fg_senv=""
+	while :; do
+		case $1 in
+		[A-Z_]*=*) fg_senv="$fg_senv $1" ;;
+		*) break ;;
+		esac
+		shift
+	done
+	if [ "$FG_TRANSPORT" = http ]; then
+		git -C "$1" remote set-url origin "$(fg_url "$FG_PUSHER")" ||
+			fg_bail "git remote set-url failed"
+	elif [ -n "$FG_PUSHER" ]; then
+		fg_senv="REMOTE_USER=$FG_PUSHER$fg_senv"
+	fi
+	fg_push_env "$fg_senv" "$@"
 }

@@ -1,0 +1,7 @@
+#!/bin/sh
+# The promotion story (promotion-story.sh) over smart HTTP (git
+# http-backend behind lighttpd, basic auth) in a SHA-256 repository.
+# shellcheck disable=SC2034 # read by the story sourced below
+FG_TRANSPORT='http'
+FG_HASH='sha256'
+. "${FG_SRCDIR:-$(cd "$(dirname "$0")/../.." && pwd)}/tests/integration/promotion-story.sh"
