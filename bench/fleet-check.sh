@@ -144,7 +144,7 @@ grep -q '^validate: all' "$tmp/policy.yaml" || die "policies/policy.yaml no long
 # (one file, because `fleetgate validate` takes one schema file). It is the
 # schema every device file must pass; the same file goes to all three tools.
 schema=$tmp/device.bundled.schema.json
-"$py" - "$src/policies/device.schema.json" "$src/policies/fleet.schema.json" "$schema" <<'EOF'
+"$py" - "$src/src/fleet/schemas/device.schema.json" "$src/src/fleet/schemas/fleet.schema.json" "$schema" <<'EOF'
 import json, sys
 dev = json.load(open(sys.argv[1]))
 fleet = json.load(open(sys.argv[2]))
