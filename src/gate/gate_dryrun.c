@@ -1,7 +1,6 @@
 #include "gate_dryrun.h"
 #include "fsutil.h"
 #include "policy.h"
-#include "postreceive.h"
 
 #include <errno.h>
 #include <fcntl.h>
