@@ -674,7 +674,7 @@ int fg_promotion_check_update(struct fg_promotion *ctx,
 	branch = fg_ref_branch_name(refname);
 	rule = branch ? fg_policy_branch(ctx->policy, branch) : NULL;
 	if (!rule)
-		return 0; /* rule 6: unprotected branches and tags are free */
+		return 0; /* unprotected branches and tags are not the promotion rules' business */
 	out->protected_branch = true;
 	rc = check_branch_update(ctx, rule, update, out, err);
 	if (rc < 0)

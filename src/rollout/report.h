@@ -1,7 +1,7 @@
 /*
  * report.h: renders a rollout plan (plan.h) for a person (a table) and for
  * tools (JSON): per device what is scheduled or skipped and why, then the
- * deployments, warnings and totals (issue 4, step 5).
+ * deployments, warnings and totals.
  *
  * It never prints a configuration value: only the names of the keys that
  * are added, changed or removed. Strings from Mender or the repository are
