@@ -1,6 +1,7 @@
 /*
- * plan.h: the rollout planner, the pure decision half of a rollout. Given what Mender says about the devices and what the fleet
- * files at commit C want, it decides which devices follow branch B, which OS
+ * plan.h: the rollout planner, the pure decision half of a rollout. Given
+ * what Mender says about the devices and what the fleet files at commit C
+ * want, it decides which devices follow branch B, which OS
  * deployments to create (one per artifact, split only past Mender's 1 MiB
  * request limit), whose active deployments to abort first, and which devices
  * get their configuration put and deployed.
