@@ -15,6 +15,8 @@
 #ifndef FG_GITCLI_H
 #define FG_GITCLI_H
 
+#include <git2.h>
+
 #include "buf.h"
 #include "error.h"
 
@@ -29,6 +31,12 @@ int fg_git_run(const char *git_dir, const char *const *args,
 /* Whether the repository declares extensions.objectformat = sha256.
  * git_dir NULL: $GIT_DIR, else ".". */
 int fg_repo_uses_sha256(const char *git_dir);
+
+/* Opens git_dir (no search upwards) with libgit2 into *out, which the
+ * caller frees with git_repository_free. A SHA-256 repository is refused
+ * before libgit2 sees it (FG_EINVALID, saying so); a failed open is
+ * reported as fg_git_open_failed does. Returns 0 or the code. */
+int fg_git_open(git_repository **out, const char *git_dir, struct fg_error *err);
 
 /* Fills err after libgit2 failed to open git_dir: when another user owns
  * it (libgit2 and git refuse that, after git's safe.directory), says to run

@@ -120,9 +120,8 @@ static int open_repo(struct run *r, struct fg_error *err)
 		return rc;
 	git_libgit2_init();
 	r->git_init = 1;
-	if (git_repository_open_ext(&r->repo, o->git_dir, GIT_REPOSITORY_OPEN_NO_SEARCH,
-				    NULL) < 0)
-		return fg_git_open_failed(err, o->git_dir);
+	if ((rc = fg_git_open(&r->repo, o->git_dir, err)) < 0)
+		return rc;
 	if (o->quarantine && add_objects(r->repo, o->quarantine) < 0)
 		return git_fail(err, FG_ENOTFOUND, o->quarantine);
 	if (!realpath(o->git_dir, r->git_dir))

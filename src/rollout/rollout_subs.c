@@ -382,9 +382,8 @@ int fg_rollout_moved_to(struct fg_rollout_moved *out, const char *git_dir,
 	memset(&m, 0, sizeof(m));
 	m.err = err;
 	git_libgit2_init();
-	if (git_repository_open_bare(&m.repo, git_dir) < 0)
-		rc = fg_git_open_failed(err, git_dir);
-	else if ((rc = tree_of_hex(&m.old, m.repo, old_hex, err)) == 0 &&
+	rc = fg_git_open(&m.repo, git_dir, err);
+	if (rc == 0 && (rc = tree_of_hex(&m.old, m.repo, old_hex, err)) == 0 &&
 		 (rc = tree_of_hex(&m.new, m.repo, new_hex, err)) == 0 &&
 		 (rc = tree_string(&m.old_default, m.repo, m.old, FG_FLEET_FILE,
 				   "default_branch", err)) == 0 &&
