@@ -9,7 +9,7 @@
  * When Stoplight Prism is installed ($FG_PRISM, or npm ci --prefix
  * tests/contract), a last pass sends every kind of request through
  * `prism proxy --errors` and fails on any violation of Mender's spec
- * ($FG_MENDER_SPEC, or shared/mender-api/openapi.yaml beside the tree).
+ * ($FG_MENDER_SPEC, or the vendored tests/contract/mender-api/openapi.yaml).
  */
 #include <errno.h>
 #include <signal.h>
@@ -663,7 +663,8 @@ static int contract_calls(const char *purl, struct fg_error *err)
 
 static void test_contract(const char *src)
 {
-	char *cand_prism[3], *cand_spec[4], *prism, *spec, purl[64];
+	char *cand_prism[3], *cand_spec[3], *prism, *spec, purl[64];
+	const char *ci = getenv("CI");
 	struct fg_error err = FG_ERROR_INIT;
 	int i, rc;
 
@@ -671,18 +672,21 @@ static void test_contract(const char *src)
 	cand_prism[1] = fg_asprintf("%s/tests/contract/node_modules/.bin/prism", src);
 	cand_prism[2] = NULL;
 	cand_spec[0] = fg_strdup(getenv("FG_MENDER_SPEC") ? getenv("FG_MENDER_SPEC") : "");
-	cand_spec[1] = fg_asprintf("%s/../shared/mender-api/openapi.yaml", src);
-	cand_spec[2] = fg_asprintf("%s/../../shared/mender-api/openapi.yaml", src);
-	cand_spec[3] = NULL;
+	cand_spec[1] = fg_asprintf("%s/tests/contract/mender-api/openapi.yaml", src);
+	cand_spec[2] = NULL;
 	prism = find_first((const char *const *)cand_prism, X_OK);
 	spec = find_first((const char *const *)cand_spec, R_OK);
 	for (i = 0; i < 3; i++)
 		free(cand_prism[i]);
-	for (i = 0; i < 4; i++)
+	for (i = 0; i < 3; i++)
 		free(cand_spec[i]);
 	if (!prism || !spec) {
+		/* a skip names its true cause; under CI a missing part fails */
 		for (i = 0; i < CONTRACT_TESTS; i++)
-			ok(1, "contract # SKIP %s not found", prism ? "Mender spec" : "prism");
+			ok(!(ci && !strcmp(ci, "true")), "contract%s %s not found",
+			   ci && !strcmp(ci, "true") ? ":" : " # SKIP",
+			   prism ? "Mender spec (tests/contract/mender-api/openapi.yaml)"
+				 : "prism (npm ci --prefix tests/contract)");
 	} else {
 		ok(start_prism(prism, spec, purl, sizeof(purl)) == 0, "prism proxy starts");
 		rc = contract_calls(purl, &err);
